@@ -1,0 +1,55 @@
+//! `agency run`: create a run — worktree, record, setup — and start the agent in tmux.
+
+use clap::Args;
+
+use crate::cli::CommandContext;
+use crate::error::Result;
+use crate::pipeline::run::{self, RunRequest};
+
+/// Create an isolated run: a worktree on its own branch, a record, setup, and the agent in tmux
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// Run name (a-z, 0-9, -); derived from the title or `run-<shortid>` when omitted
+    #[arg(long)]
+    name: Option<String>,
+    /// Human title (defaults to the name)
+    #[arg(long)]
+    title: Option<String>,
+    /// Runner plugin or configured runner (default: defaults.runner from config.json)
+    #[arg(long)]
+    runner: Option<String>,
+    /// Branch to start from (default: the current branch)
+    #[arg(long)]
+    parent: Option<String>,
+    /// Task for the agent
+    #[arg(long)]
+    prompt: Option<String>,
+    /// Run the agent without a TUI (requires --prompt)
+    #[arg(long, requires = "prompt")]
+    headless: bool,
+    /// Do not attach to the session (default when stdout is not a terminal)
+    #[arg(long)]
+    detached: bool,
+}
+
+pub fn cmd_run(ctx: &CommandContext, args: RunArgs) -> Result<()> {
+    let request = RunRequest {
+        name: args.name,
+        title: args.title,
+        runner: args.runner,
+        parent: args.parent,
+        prompt: args.prompt,
+        headless: args.headless,
+    };
+    let created = run::create(&ctx.env, &request)?;
+    let meta = &created.meta;
+    ctx.out.key_values(&[
+        ("run_id".into(), meta.run_id.clone()),
+        ("name".into(), meta.name.clone()),
+        ("branch".into(), meta.branch.clone()),
+        ("worktree".into(), meta.worktree_path.clone()),
+        ("status".into(), "created, not started".into()),
+    ]);
+    let _ = args.detached;
+    Ok(())
+}

@@ -1,0 +1,115 @@
+//! `agency show`: one run's full record, paths, status and recent events.
+
+use clap::Args;
+use serde_json::json;
+
+use super::views::{self, JSON_SCHEMA_VERSION};
+use crate::cli::CommandContext;
+use crate::error::Result;
+use crate::pipeline::query;
+use crate::store::events;
+
+/// Show a run's record, paths, status explanation and last events
+#[derive(Debug, Args)]
+pub struct ShowArgs {
+    /// Run name, run id or unique run-id prefix
+    reference: String,
+    /// Print JSON (schema in docs/json.md)
+    #[arg(long)]
+    json: bool,
+    /// Print only the run's paths as `key: path` lines
+    #[arg(long)]
+    path: bool,
+}
+
+const LAST_EVENTS: usize = 10;
+
+pub fn cmd_show(ctx: &CommandContext, args: ShowArgs) -> Result<()> {
+    let view = query::show(&ctx.env, &args.reference)?;
+    let paths = &view.entry.paths;
+    let worktree = view
+        .entry
+        .meta
+        .as_ref()
+        .map(|m| m.worktree_path.clone())
+        .unwrap_or_default();
+    let path_lines = vec![
+        ("worktree".to_string(), worktree),
+        ("run_dir".to_string(), paths.dir.display().to_string()),
+        ("meta".to_string(), paths.meta.display().to_string()),
+        ("events".to_string(), paths.events.display().to_string()),
+        ("logs".to_string(), paths.logs.display().to_string()),
+    ];
+    if args.path {
+        ctx.out.key_values(&path_lines);
+        return Ok(());
+    }
+    let (events, skipped) = events::read(&paths.events);
+    let recent = &events[events.len().saturating_sub(LAST_EVENTS)..];
+    if args.json {
+        let meta = view
+            .entry
+            .meta
+            .as_ref()
+            .ok()
+            .map(|m| serde_json::to_value(m).unwrap_or_default());
+        let paths_json: serde_json::Map<_, _> = path_lines
+            .iter()
+            .map(|(k, v)| (k.clone(), json!(v)))
+            .collect();
+        ctx.out.json(&json!({
+            "schema_version": JSON_SCHEMA_VERSION,
+            "run": views::run_json(&view),
+            "meta": meta,
+            "paths": paths_json,
+            "events": recent,
+            "unreadable_event_lines": skipped,
+        }));
+        return Ok(());
+    }
+    let meta = view.entry.meta_or_broken()?;
+    let mut lines = vec![
+        ("run_id".to_string(), meta.run_id.clone()),
+        ("name".to_string(), meta.name.clone()),
+        ("title".to_string(), meta.display_title().to_string()),
+        ("repo_id".to_string(), meta.repo_id.clone()),
+        ("runner".to_string(), meta.runner.clone()),
+        (
+            "runner_cmd".to_string(),
+            if meta.runner_cmd.is_empty() {
+                "(not launched)".into()
+            } else {
+                meta.runner_cmd.clone()
+            },
+        ),
+        (
+            "branch".to_string(),
+            format!("{} (from {})", meta.branch, meta.parent_branch),
+        ),
+        ("created_at".to_string(), meta.created_at.clone()),
+        (
+            "session".to_string(),
+            meta.tmux_session_name
+                .clone()
+                .unwrap_or_else(|| "(none)".into()),
+        ),
+        ("status".to_string(), views::status_cell(&ctx.out, &view)),
+        ("reason".to_string(), views::reason(&view)),
+    ];
+    lines.extend(path_lines);
+    ctx.out.key_values(&lines);
+    if !recent.is_empty() {
+        ctx.out.line("events:");
+        for event in recent {
+            ctx.out.line(&format!(
+                "  {}  {}  {}",
+                event.timestamp, event.event, event.data
+            ));
+        }
+    }
+    if skipped > 0 {
+        ctx.out
+            .line(&format!("  ({skipped} unreadable event lines skipped)"));
+    }
+    Ok(())
+}

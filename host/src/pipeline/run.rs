@@ -1,0 +1,195 @@
+//! `agency run`, as named steps: gates → identity → run_dir → worktree → meta → scaffold →
+//! setup → launch. Steps 3–5 (and the final uniqueness check) run under the repo lock; nothing
+//! slow (setup scripts, plugin calls, prompts) ever does.
+
+use serde_json::json;
+use std::time::Instant;
+
+use super::gates::{self, Gated};
+use super::{Env, RunRecord, names, scaffold};
+use crate::error::{AgencyError, ErrorCode, Result};
+use crate::git;
+use crate::store::meta::{self, RunMeta};
+use crate::store::{RunPaths, repo_record, time};
+
+/// A checked `agency run` invocation.
+#[derive(Debug, Clone, Default)]
+pub struct RunRequest {
+    pub name: Option<String>,
+    pub title: Option<String>,
+    pub runner: Option<String>,
+    pub parent: Option<String>,
+    pub prompt: Option<String>,
+    pub headless: bool,
+}
+
+/// A run whose worktree and record exist.
+#[derive(Debug, Clone)]
+pub struct Created {
+    pub meta: RunMeta,
+    pub paths: RunPaths,
+}
+
+/// How many fresh run ids to try when one collides (same second, same random suffix).
+const ID_ATTEMPTS: usize = 8;
+
+/// Steps 1–6. Returns once the worktree is scaffolded; setup and launch follow.
+pub fn create(env: &Env, req: &RunRequest) -> Result<Created> {
+    let started = Instant::now();
+    let gated = gates::check(env, req.name.as_deref(), req.parent.as_deref())?;
+    let gates_ms = started.elapsed().as_millis() as u64;
+    let runner = req
+        .runner
+        .clone()
+        .unwrap_or_else(|| env.user.default_runner.clone());
+
+    let lock = env.lock_repo(&gated.repo.id)?;
+    // Identity and creation of the run dir under the lock, so names and ids stay unique.
+    let (run_id, name) = claim_run_dir(env, &gated, req)?;
+    let record = RunRecord::new(env, &gated.repo.id, &run_id);
+    let title = req
+        .title
+        .clone()
+        .filter(|t| !t.trim().is_empty())
+        .unwrap_or_else(|| name.clone());
+    record.event("run_started", json!({ "command": env.command_line, "name": name, "title": title, "runner": runner, "parent_branch": gated.parent_branch }))?;
+    record.event(
+        "step_finished",
+        json!({ "step": "gates", "duration_ms": gates_ms }),
+    )?;
+    record.event(
+        "step_finished",
+        json!({ "step": "identity", "duration_ms": 0 }),
+    )?;
+    record.event(
+        "step_finished",
+        json!({ "step": "run_dir", "duration_ms": 0 }),
+    )?;
+    super::fault::after("run_dir");
+
+    let branch = names::branch_name(&name, &run_id);
+    let worktree = env.store.worktree_path(&gated.repo.id, &run_id);
+    let mut initial = RunMeta {
+        schema_version: meta::SCHEMA_VERSION.to_string(),
+        run_id: run_id.clone(),
+        repo_id: gated.repo.id.clone(),
+        name: name.clone(),
+        title: Some(title.clone()),
+        runner,
+        runner_cmd: String::new(),
+        parent_branch: gated.parent_branch.clone(),
+        branch: branch.clone(),
+        worktree_path: worktree.display().to_string(),
+        created_at: time::now_rfc3339(),
+        ..RunMeta::default()
+    };
+
+    let worktree_result = record.step("worktree", || {
+        crate::store::dirs::ensure_dir(&env.store.worktrees_dir(&gated.repo.id))?;
+        git::worktree_add(&gated.repo.root, &branch, &worktree, &gated.parent_branch)
+    });
+    if let Err(err) = worktree_result {
+        // Leave a record that explains the failure; nothing else was created.
+        let p = initial.pipeline_mut();
+        p.last_step = Some("run_dir".into());
+        p.failed_step = Some("worktree".into());
+        p.error_code = Some(err.code.as_str().into());
+        p.error_message = Some(err.message.clone());
+        let _ = meta::write(&record.paths.meta, &initial);
+        return Err(err);
+    }
+
+    record.step("meta", || {
+        initial.pipeline_mut().last_step = Some("worktree".into());
+        meta::write(&record.paths.meta, &initial)?;
+        repo_record::touch(&env.store, &gated.repo, None)
+    })?;
+    drop(lock);
+
+    let common_dir = git::common_dir(&gated.repo.root)?;
+    record.step("scaffold", || {
+        scaffold::scaffold(&worktree, &common_dir, &title, &initial.created_at)
+    })?;
+    let meta = meta::read(&record.paths.meta).map_err(|b| {
+        AgencyError::internal(format!("meta.json unreadable right after writing: {b}"))
+    })?;
+    Ok(Created {
+        meta,
+        paths: record.paths,
+    })
+}
+
+/// Pick a run id and name and create the run dir exclusively (`E_RUN_DIR_EXISTS` is never
+/// reused: a collision draws a fresh id, unless the id is pinned by a test).
+fn claim_run_dir(env: &Env, gated: &Gated, req: &RunRequest) -> Result<(String, String)> {
+    if let Some(name) = &gated.name {
+        gates::ensure_name_free(env, &gated.repo.id, name)?;
+    }
+    let runs_dir = env.store.runs_dir(&gated.repo.id);
+    crate::store::dirs::ensure_dir(&runs_dir)?;
+    let pinned = pinned_run_id();
+    for _ in 0..ID_ATTEMPTS {
+        let run_id = pinned.clone().unwrap_or_else(names::new_run_id);
+        let short = names::short_id(&run_id).to_string();
+        let name = match &gated.name {
+            Some(name) => name.clone(),
+            None => names::derive_name(req.title.as_deref(), &short, |candidate| {
+                gates::ensure_name_free(env, &gated.repo.id, candidate).is_err()
+            }),
+        };
+        if pinned.is_none()
+            && git::branch_exists(&gated.repo.root, &names::branch_name(&name, &run_id))?
+        {
+            continue;
+        }
+        let paths = env.store.run_paths(&gated.repo.id, &run_id);
+        match std::fs::create_dir(&paths.dir) {
+            Ok(()) => {
+                std::fs::create_dir(&paths.logs).map_err(|e| {
+                    AgencyError::io(
+                        ErrorCode::RunDirCreateFailed,
+                        "cannot create the run's logs dir",
+                        &paths.logs,
+                        e,
+                    )
+                })?;
+                return Ok((run_id, name));
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists && pinned.is_none() => continue,
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+                return Err(AgencyError::new(
+                    ErrorCode::RunDirExists,
+                    format!("run directory for {run_id} already exists; it is never reused"),
+                )
+                .with_detail("run_dir", paths.dir.display())
+                .with_hint("agency repair --dry-run   # explains stale run directories"));
+            }
+            Err(e) => {
+                return Err(AgencyError::io(
+                    ErrorCode::RunDirCreateFailed,
+                    "cannot create the run directory",
+                    &paths.dir,
+                    e,
+                )
+                .with_hint("check the permissions of the data dir (agency doctor shows it)"));
+            }
+        }
+    }
+    Err(AgencyError::new(
+        ErrorCode::RunDirExists,
+        format!("{ID_ATTEMPTS} fresh run ids all collided with existing run directories"),
+    )
+    .with_detail("runs_dir", runs_dir.display())
+    .with_hint("agency repair --dry-run"))
+}
+
+/// Tests pin the run id (`AGENCY_TEST_RUN_ID`) to exercise collisions; test builds only.
+fn pinned_run_id() -> Option<String> {
+    if cfg!(feature = "test-hooks") {
+        std::env::var("AGENCY_TEST_RUN_ID")
+            .ok()
+            .filter(|s| !s.is_empty())
+    } else {
+        None
+    }
+}

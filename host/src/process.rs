@@ -1,0 +1,493 @@
+//! THE subprocess builder. Every child process agency starts (git, tmux, gh, a plugin's `exec`)
+//! goes through [`Cmd`]: stdin is null unless bytes are given, stderr is captured and bounded,
+//! a timeout kills the child's whole process group, and errors keep the argv, exit status and a
+//! stderr tail so the user sees exactly what failed.
+
+use std::ffi::{OsStr, OsString};
+use std::fs::File;
+use std::io::{Read, Seek, SeekFrom, Write};
+use std::os::unix::process::{CommandExt, ExitStatusExt};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+/// Default limit for commands that should be quick (git plumbing, tmux queries).
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(60);
+const STDOUT_LIMIT: usize = 16 * 1024 * 1024;
+const STDERR_LIMIT: usize = 64 * 1024;
+/// How long to keep reading pipes after the child exits (a daemonised grandchild may hold them).
+const DRAIN_GRACE: Duration = Duration::from_secs(2);
+
+/// Where the child's stdout and stderr go.
+#[derive(Debug)]
+enum Sink {
+    /// Captured in memory (stdout up to 16 MiB, stderr tail up to 64 KiB).
+    Capture,
+    /// Both appended to a log file; `tail` bytes of what this child wrote are returned.
+    Log { path: PathBuf, tail: usize },
+}
+
+/// A command to run. Build with [`Cmd::new`], then call [`Cmd::run`] or [`Cmd::run_ok`].
+#[derive(Debug)]
+pub struct Cmd {
+    program: OsString,
+    args: Vec<OsString>,
+    cwd: Option<PathBuf>,
+    env: Vec<(OsString, OsString)>,
+    env_clear: bool,
+    stdin: Option<Vec<u8>>,
+    timeout: Duration,
+    sink: Sink,
+}
+
+/// What a finished child left behind.
+#[derive(Debug, Clone)]
+pub struct Output {
+    /// Exit code, `None` when killed by a signal (including our timeout).
+    pub code: Option<i32>,
+    pub signal: Option<i32>,
+    pub stdout: Vec<u8>,
+    /// Stderr (capture mode) or the tail of the log written by this child (log mode).
+    pub stderr: Vec<u8>,
+    pub timed_out: bool,
+    pub duration: Duration,
+}
+
+impl Output {
+    pub fn success(&self) -> bool {
+        self.code == Some(0) && !self.timed_out
+    }
+
+    pub fn stdout_str(&self) -> String {
+        String::from_utf8_lossy(&self.stdout).into_owned()
+    }
+
+    /// Last non-empty lines of stderr, for error messages.
+    pub fn stderr_tail(&self, max_lines: usize) -> String {
+        let text = String::from_utf8_lossy(&self.stderr);
+        let lines: Vec<&str> = text.lines().filter(|l| !l.trim().is_empty()).collect();
+        lines[lines.len().saturating_sub(max_lines)..].join("\n")
+    }
+
+    /// Human description of how the child ended: "exit 1", "killed by signal 9", "timed out".
+    pub fn describe_status(&self) -> String {
+        match (self.timed_out, self.code, self.signal) {
+            (true, _, _) => format!(
+                "timed out after {}",
+                crate::store::time::format_duration(self.duration)
+            ),
+            (false, Some(code), _) => format!("exit {code}"),
+            (false, None, Some(sig)) => format!("killed by signal {sig}"),
+            (false, None, None) => "unknown status".to_string(),
+        }
+    }
+}
+
+/// Why a command could not produce an acceptable [`Output`].
+#[derive(Debug)]
+pub enum ProcessError {
+    /// The program does not exist on `PATH` (or at the given path).
+    NotFound { program: String },
+    /// The program exists but could not be started.
+    Spawn { argv: String, error: std::io::Error },
+    /// The child ran but failed (non-zero exit, signal or timeout); only from [`Cmd::run_ok`].
+    Failed { argv: String, output: Output },
+}
+
+impl ProcessError {
+    /// One-line summary including the argv, status and stderr tail.
+    pub fn summary(&self) -> String {
+        match self {
+            ProcessError::NotFound { program } => format!("`{program}` not found on PATH"),
+            ProcessError::Spawn { argv, error } => format!("could not start `{argv}`: {error}"),
+            ProcessError::Failed { argv, output } => {
+                let tail = output.stderr_tail(5);
+                if tail.is_empty() {
+                    format!("`{argv}` failed ({})", output.describe_status())
+                } else {
+                    format!("`{argv}` failed ({}): {tail}", output.describe_status())
+                }
+            }
+        }
+    }
+
+    pub fn timed_out(&self) -> bool {
+        matches!(self, ProcessError::Failed { output, .. } if output.timed_out)
+    }
+}
+
+impl Cmd {
+    pub fn new(program: impl AsRef<OsStr>) -> Self {
+        Cmd {
+            program: program.as_ref().to_owned(),
+            args: Vec::new(),
+            cwd: None,
+            env: Vec::new(),
+            env_clear: false,
+            stdin: None,
+            timeout: DEFAULT_TIMEOUT,
+            sink: Sink::Capture,
+        }
+    }
+
+    pub fn arg(mut self, arg: impl AsRef<OsStr>) -> Self {
+        self.args.push(arg.as_ref().to_owned());
+        self
+    }
+
+    pub fn args<I, S>(mut self, args: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<OsStr>,
+    {
+        self.args
+            .extend(args.into_iter().map(|a| a.as_ref().to_owned()));
+        self
+    }
+
+    pub fn cwd(mut self, dir: impl Into<PathBuf>) -> Self {
+        self.cwd = Some(dir.into());
+        self
+    }
+
+    pub fn env(mut self, key: impl AsRef<OsStr>, value: impl AsRef<OsStr>) -> Self {
+        self.env
+            .push((key.as_ref().to_owned(), value.as_ref().to_owned()));
+        self
+    }
+
+    /// Start from an empty environment; only variables added with [`Cmd::env`] are passed.
+    pub fn env_clear(mut self) -> Self {
+        self.env_clear = true;
+        self
+    }
+
+    pub fn stdin_bytes(mut self, bytes: impl Into<Vec<u8>>) -> Self {
+        self.stdin = Some(bytes.into());
+        self
+    }
+
+    pub fn timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = timeout;
+        self
+    }
+
+    /// Append stdout and stderr to `path` instead of capturing; keep a `tail`-byte tail.
+    pub fn log_to(mut self, path: impl Into<PathBuf>, tail: usize) -> Self {
+        self.sink = Sink::Log {
+            path: path.into(),
+            tail,
+        };
+        self
+    }
+
+    /// The command line, shell-quoted, for messages and records.
+    pub fn display(&self) -> String {
+        let mut parts = vec![shell_quote(&self.program.to_string_lossy())];
+        parts.extend(self.args.iter().map(|a| shell_quote(&a.to_string_lossy())));
+        parts.join(" ")
+    }
+
+    /// Run to completion; a non-zero exit is returned as an [`Output`], not an error.
+    pub fn run(self) -> Result<Output, ProcessError> {
+        let argv = self.display();
+        let mut command = Command::new(&self.program);
+        command.args(&self.args).process_group(0);
+        if self.env_clear {
+            command.env_clear();
+        }
+        command.envs(self.env.iter().map(|(k, v)| (k, v)));
+        if let Some(dir) = &self.cwd {
+            command.current_dir(dir);
+        }
+        command.stdin(if self.stdin.is_some() {
+            Stdio::piped()
+        } else {
+            Stdio::null()
+        });
+        let log_start = match &self.sink {
+            Sink::Capture => {
+                command.stdout(Stdio::piped()).stderr(Stdio::piped());
+                None
+            }
+            Sink::Log { path, .. } => {
+                let file = open_log(path).map_err(|error| ProcessError::Spawn {
+                    argv: argv.clone(),
+                    error,
+                })?;
+                let start = file.metadata().map(|m| m.len()).unwrap_or(0);
+                let err_file = file.try_clone().map_err(|error| ProcessError::Spawn {
+                    argv: argv.clone(),
+                    error,
+                })?;
+                command.stdout(file).stderr(err_file);
+                Some(start)
+            }
+        };
+
+        let started = Instant::now();
+        let mut child = command.spawn().map_err(|error| {
+            if error.kind() == std::io::ErrorKind::NotFound
+                && self.cwd.as_ref().is_none_or(|d| d.is_dir())
+            {
+                ProcessError::NotFound {
+                    program: self.program.to_string_lossy().into_owned(),
+                }
+            } else {
+                ProcessError::Spawn {
+                    argv: argv.clone(),
+                    error,
+                }
+            }
+        })?;
+        let pid = child.id() as i32;
+
+        if let (Some(bytes), Some(mut pipe)) = (self.stdin, child.stdin.take()) {
+            std::thread::spawn(move || {
+                // A child that exits without reading its stdin is not an error.
+                let _ = pipe.write_all(&bytes);
+            });
+        }
+        let stdout_reader = child
+            .stdout
+            .take()
+            .map(|p| spawn_reader(p, STDOUT_LIMIT, false));
+        let stderr_reader = child
+            .stderr
+            .take()
+            .map(|p| spawn_reader(p, STDERR_LIMIT, true));
+
+        let (done_tx, done_rx) = mpsc::channel();
+        std::thread::spawn(move || {
+            let _ = done_tx.send(child.wait());
+        });
+        let mut timed_out = false;
+        let status = match done_rx.recv_timeout(self.timeout) {
+            Ok(status) => status,
+            Err(_) => {
+                timed_out = true;
+                // SAFETY: kill(2) on our own child's process group; a stale pgid is harmless.
+                unsafe { libc::kill(-pid, libc::SIGKILL) };
+                done_rx
+                    .recv()
+                    .unwrap_or_else(|_| Err(std::io::Error::other("wait thread vanished")))
+            }
+        };
+        let status = status.map_err(|error| ProcessError::Spawn {
+            argv: argv.clone(),
+            error,
+        })?;
+        let duration = started.elapsed();
+
+        let deadline = Instant::now() + DRAIN_GRACE;
+        let stdout = stdout_reader
+            .map(|r| r.finish(deadline))
+            .unwrap_or_default();
+        let stderr = match (&self.sink, log_start) {
+            (Sink::Log { path, tail }, Some(start)) => read_log_tail(path, start, *tail),
+            _ => stderr_reader
+                .map(|r| r.finish(deadline))
+                .unwrap_or_default(),
+        };
+        Ok(Output {
+            code: status.code(),
+            signal: status.signal(),
+            stdout,
+            stderr,
+            timed_out,
+            duration,
+        })
+    }
+
+    /// Run and require exit status 0 within the timeout.
+    pub fn run_ok(self) -> Result<Output, ProcessError> {
+        let argv = self.display();
+        let output = self.run()?;
+        if output.success() {
+            Ok(output)
+        } else {
+            Err(ProcessError::Failed { argv, output })
+        }
+    }
+
+    /// Run attached to the user's terminal (tmux attach, an editor). No timeout, no capture.
+    pub fn run_interactive(self) -> Result<Option<i32>, ProcessError> {
+        let argv = self.display();
+        let mut command = Command::new(&self.program);
+        command
+            .args(&self.args)
+            .envs(self.env.iter().map(|(k, v)| (k, v)));
+        if let Some(dir) = &self.cwd {
+            command.current_dir(dir);
+        }
+        let status = command.status().map_err(|error| match error.kind() {
+            std::io::ErrorKind::NotFound => ProcessError::NotFound {
+                program: self.program.to_string_lossy().into_owned(),
+            },
+            _ => ProcessError::Spawn { argv, error },
+        })?;
+        Ok(status.code())
+    }
+}
+
+fn open_log(path: &Path) -> std::io::Result<File> {
+    std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(path)
+}
+
+fn read_log_tail(path: &Path, start: u64, tail: usize) -> Vec<u8> {
+    let Ok(mut file) = File::open(path) else {
+        return Vec::new();
+    };
+    let end = file.metadata().map(|m| m.len()).unwrap_or(start);
+    let from = end.saturating_sub(tail as u64).max(start);
+    let mut buf = Vec::new();
+    if file.seek(SeekFrom::Start(from)).is_ok() {
+        let _ = file.take(tail as u64).read_to_end(&mut buf);
+    }
+    buf
+}
+
+/// A pipe reader on its own thread, keeping the first (`keep_tail == false`) or last `limit` bytes.
+struct Reader(mpsc::Receiver<Vec<u8>>);
+
+impl Reader {
+    fn finish(self, deadline: Instant) -> Vec<u8> {
+        self.0
+            .recv_timeout(deadline.saturating_duration_since(Instant::now()))
+            .unwrap_or_default()
+    }
+}
+
+fn spawn_reader(mut pipe: impl Read + Send + 'static, limit: usize, keep_tail: bool) -> Reader {
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        let mut kept = Vec::new();
+        let mut chunk = [0u8; 8192];
+        loop {
+            match pipe.read(&mut chunk) {
+                Ok(0) | Err(_) => break,
+                Ok(n) => {
+                    kept.extend_from_slice(&chunk[..n]);
+                    if kept.len() > limit {
+                        if keep_tail {
+                            kept.drain(..kept.len() - limit);
+                        } else {
+                            kept.truncate(limit);
+                        }
+                    }
+                }
+            }
+        }
+        let _ = tx.send(kept);
+    });
+    Reader(rx)
+}
+
+/// Quote one word for a POSIX shell, leaving plain words untouched.
+pub fn shell_quote(word: &str) -> String {
+    let plain = !word.is_empty()
+        && word
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-_./=:,+@%".contains(c));
+    if plain {
+        word.to_string()
+    } else {
+        format!("'{}'", word.replace('\'', r"'\''"))
+    }
+}
+
+/// Find `program` on `PATH` (or check it directly when it contains a slash).
+pub fn which(program: &str) -> Option<PathBuf> {
+    use std::os::unix::fs::PermissionsExt;
+    let executable = |p: &Path| {
+        p.metadata()
+            .is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+    };
+    if program.contains('/') {
+        let path = PathBuf::from(program);
+        return executable(&path).then_some(path);
+    }
+    let path = std::env::var_os("PATH")?;
+    std::env::split_paths(&path)
+        .map(|dir| dir.join(program))
+        .find(|p| executable(p))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn captures_stdout_and_status() {
+        let out = Cmd::new("sh")
+            .args(["-c", "echo hi; echo err >&2; exit 3"])
+            .run()
+            .unwrap();
+        assert_eq!(out.stdout_str(), "hi\n");
+        assert_eq!(out.stderr_tail(1), "err");
+        assert_eq!(out.code, Some(3));
+        assert!(!out.success());
+    }
+
+    #[test]
+    fn timeout_kills_the_process_group() {
+        let out = Cmd::new("sh")
+            .args(["-c", "sleep 30 & sleep 30"])
+            .timeout(Duration::from_millis(200))
+            .run()
+            .unwrap();
+        assert!(out.timed_out);
+        assert!(out.duration < Duration::from_secs(5));
+    }
+
+    #[test]
+    fn missing_program_is_not_found() {
+        let err = Cmd::new("agency-no-such-program-xyz").run().unwrap_err();
+        assert!(matches!(err, ProcessError::NotFound { .. }), "{err:?}");
+    }
+
+    #[test]
+    fn stdin_bytes_reach_the_child() {
+        let out = Cmd::new("cat").stdin_bytes("data").run_ok().unwrap();
+        assert_eq!(out.stdout_str(), "data");
+    }
+
+    #[test]
+    fn log_mode_appends_and_returns_tail() {
+        let dir = tempfile::tempdir().unwrap();
+        let log = dir.path().join("x.log");
+        std::fs::write(&log, "earlier\n").unwrap();
+        let out = Cmd::new("sh")
+            .args(["-c", "echo one; echo two >&2"])
+            .log_to(&log, 1024)
+            .run_ok()
+            .unwrap();
+        assert_eq!(String::from_utf8_lossy(&out.stderr), "one\ntwo\n");
+        assert_eq!(
+            std::fs::read_to_string(&log).unwrap(),
+            "earlier\none\ntwo\n"
+        );
+    }
+
+    #[test]
+    fn env_clear_drops_inherited_variables() {
+        let out = Cmd::new("/usr/bin/env")
+            .env_clear()
+            .env("ONLY", "1")
+            .run_ok()
+            .unwrap();
+        assert_eq!(out.stdout_str(), "ONLY=1\n");
+    }
+
+    #[test]
+    fn quoting() {
+        assert_eq!(shell_quote("plain-word"), "plain-word");
+        assert_eq!(shell_quote("two words"), "'two words'");
+        assert_eq!(shell_quote("it's"), r"'it'\''s'");
+        assert_eq!(shell_quote(""), "''");
+    }
+}

@@ -1,0 +1,314 @@
+//! `meta.json`: the durable record of one run (schema 1.x, public, additive-only).
+//!
+//! Field names are the original Go agency's on purpose, so its data dirs read correctly. Every
+//! struct keeps unknown fields in `extra`, so a record written by a newer agency survives a
+//! rewrite by this one. Reading is lenient where the original was (`title` may be absent and
+//! defaults to `name`; `name` may be absent and is derived from the title or branch).
+
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+use std::path::Path;
+
+use crate::error::{AgencyError, ErrorCode, Result};
+use crate::store::atomic::write_json_atomic;
+
+pub const SCHEMA_VERSION: &str = "1.0";
+
+type Extra = Map<String, Value>;
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct RunMeta {
+    pub schema_version: String,
+    pub run_id: String,
+    pub repo_id: String,
+    #[serde(default)]
+    pub name: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub title: Option<String>,
+    #[serde(default)]
+    pub runner: String,
+    /// The exact command line the host launched in tmux (shell-quoted).
+    #[serde(default)]
+    pub runner_cmd: String,
+    #[serde(default)]
+    pub parent_branch: String,
+    #[serde(default)]
+    pub branch: String,
+    #[serde(default)]
+    pub worktree_path: String,
+    #[serde(default)]
+    pub created_at: String,
+    /// Present only once the session exists.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tmux_session_name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub flags: Option<Flags>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub setup: Option<StepRecord>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pr_number: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pr_url: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_push_at: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_verify_at: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_report_hash: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub archive: Option<Archive>,
+    /// Pipeline progress: which named step completed last and which one failed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pipeline: Option<Pipeline>,
+    /// Which plugin performed each step (`setup`, `runner`, `verify`, `archive`).
+    #[serde(default, skip_serializing_if = "Map::is_empty")]
+    pub plugins: Map<String, Value>,
+    /// The launch as planned: mode, prompt delivery and, for headless runs, the result.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub launch: Option<Launch>,
+    #[serde(flatten)]
+    pub extra: Extra,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct Flags {
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub setup_failed: bool,
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub tmux_failed: bool,
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub needs_attention: bool,
+    /// `verify_failed`, `stop_requested`, `setup_failed`, `launch_failed`, `pr_not_mergeable`, …
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub needs_attention_reason: Option<String>,
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub abandoned: bool,
+    #[serde(flatten)]
+    pub extra: Extra,
+}
+
+/// Result of a setup (or other) step as the original recorded it, plus the plugin's summary.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct StepRecord {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub command: Option<String>,
+    #[serde(default)]
+    pub exit_code: i32,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub duration_ms: Option<u64>,
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub timed_out: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub log_path: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub output_ok: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub output_summary: Option<String>,
+    #[serde(flatten)]
+    pub extra: Extra,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct Archive {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub archived_at: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub merged_at: Option<String>,
+    #[serde(flatten)]
+    pub extra: Extra,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct Pipeline {
+    /// The last named step of `agency run` that completed (`scaffold`, `setup`, `launch`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_step: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub failed_step: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error_code: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error_message: Option<String>,
+    #[serde(flatten)]
+    pub extra: Extra,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct Launch {
+    /// `interactive` or `headless`.
+    pub mode: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub started_at: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub prompt_sent_at: Option<String>,
+    #[serde(flatten)]
+    pub extra: Extra,
+}
+
+fn is_false(b: &bool) -> bool {
+    !*b
+}
+
+impl RunMeta {
+    /// Title for display: `title`, else `name`.
+    pub fn display_title(&self) -> &str {
+        self.title
+            .as_deref()
+            .filter(|t| !t.is_empty())
+            .unwrap_or(&self.name)
+    }
+
+    pub fn flags(&self) -> Flags {
+        self.flags.clone().unwrap_or_default()
+    }
+
+    pub fn flags_mut(&mut self) -> &mut Flags {
+        self.flags.get_or_insert_with(Flags::default)
+    }
+
+    pub fn is_archived(&self) -> bool {
+        self.archive
+            .as_ref()
+            .is_some_and(|a| a.archived_at.is_some())
+    }
+
+    pub fn pipeline_mut(&mut self) -> &mut Pipeline {
+        self.pipeline.get_or_insert_with(Pipeline::default)
+    }
+
+    /// Fill fields the original system did not always write, so callers can rely on them.
+    fn normalize(&mut self, run_id_from_dir: &str) {
+        if self.run_id.is_empty() {
+            self.run_id = run_id_from_dir.to_string();
+        }
+        if self.name.is_empty() {
+            self.name = match self
+                .title
+                .as_deref()
+                .map(crate::pipeline::names::slugify)
+                .filter(|s| !s.is_empty())
+            {
+                Some(slug) => slug,
+                None => self
+                    .branch
+                    .strip_prefix("agency/")
+                    .map(|b| b.rsplit_once('-').map_or(b, |(n, _)| n).to_string())
+                    .unwrap_or_else(|| self.run_id.clone()),
+            };
+        }
+    }
+}
+
+/// Why a run's record could not be used.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Broken {
+    Missing,
+    Unreadable(String),
+    Invalid(String),
+    UnsupportedSchema(String),
+}
+
+impl std::fmt::Display for Broken {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Broken::Missing => write!(f, "meta.json is missing"),
+            Broken::Unreadable(e) => write!(f, "meta.json is unreadable: {e}"),
+            Broken::Invalid(e) => write!(f, "meta.json is not valid: {e}"),
+            Broken::UnsupportedSchema(v) => write!(
+                f,
+                "meta.json has schema_version {v:?}, newer than this agency understands"
+            ),
+        }
+    }
+}
+
+/// Read and parse a run's `meta.json`.
+pub fn read(path: &Path) -> std::result::Result<RunMeta, Broken> {
+    let bytes = match std::fs::read(path) {
+        Ok(b) => b,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Err(Broken::Missing),
+        Err(e) => return Err(Broken::Unreadable(e.to_string())),
+    };
+    let mut meta: RunMeta =
+        serde_json::from_slice(&bytes).map_err(|e| Broken::Invalid(e.to_string()))?;
+    if meta.schema_version.split('.').next() != Some("1") {
+        return Err(Broken::UnsupportedSchema(meta.schema_version));
+    }
+    let dir_name = path
+        .parent()
+        .and_then(|p| p.file_name())
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    meta.normalize(&dir_name);
+    Ok(meta)
+}
+
+/// Atomically write `meta.json`.
+pub fn write(path: &Path, meta: &RunMeta) -> Result<()> {
+    write_json_atomic(path, meta).map_err(|e| {
+        AgencyError::io(
+            ErrorCode::MetaWriteFailed,
+            "cannot write meta.json atomically",
+            path,
+            e,
+        )
+        .with_hint("check free space and permissions of the data dir (agency doctor shows it)")
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unknown_fields_survive_a_rewrite() {
+        let dir = tempfile::tempdir().unwrap();
+        let run_dir = dir.path().join("20260101000000-abcd");
+        std::fs::create_dir(&run_dir).unwrap();
+        let path = run_dir.join("meta.json");
+        std::fs::write(
+            &path,
+            r#"{"schema_version":"1.3","run_id":"20260101000000-abcd","repo_id":"r","name":"n","runner":"shell",
+               "runner_cmd":"sh","parent_branch":"main","branch":"agency/n-abcd","worktree_path":"/w",
+               "created_at":"2026-01-01T00:00:00Z","future_field":{"x":1},"flags":{"setup_failed":true,"future_flag":true}}"#,
+        )
+        .unwrap();
+        let mut meta = read(&path).unwrap();
+        meta.pr_number = Some(7);
+        write(&path, &meta).unwrap();
+        let value: Value = serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
+        assert_eq!(value["future_field"]["x"], 1);
+        assert_eq!(value["flags"]["future_flag"], true);
+        assert_eq!(value["pr_number"], 7);
+        assert_eq!(value["schema_version"], "1.3");
+    }
+
+    #[test]
+    fn original_records_without_title_or_name_read() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("meta.json");
+        std::fs::write(&path, r#"{"schema_version":"1.0","run_id":"x","repo_id":"r","title":"Fix the Bug","runner":"claude","runner_cmd":"claude","parent_branch":"main","branch":"agency/fix-a3f2","worktree_path":"/w","created_at":"2026-01-01T00:00:00Z"}"#).unwrap();
+        let meta = read(&path).unwrap();
+        assert_eq!(meta.name, "fix-the-bug");
+        assert_eq!(meta.display_title(), "Fix the Bug");
+        std::fs::write(&path, r#"{"schema_version":"1.0","run_id":"x","repo_id":"r","runner":"claude","runner_cmd":"claude","parent_branch":"main","branch":"agency/fix-a3f2","worktree_path":"/w","created_at":"2026-01-01T00:00:00Z"}"#).unwrap();
+        let meta = read(&path).unwrap();
+        assert_eq!(meta.name, "fix");
+        assert_eq!(meta.display_title(), "fix");
+    }
+
+    #[test]
+    fn broken_records_are_classified() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("meta.json");
+        assert_eq!(read(&path), Err(Broken::Missing));
+        std::fs::write(&path, "{\"schema_version\":\"1.0\",\"run_").unwrap();
+        assert!(matches!(read(&path), Err(Broken::Invalid(_))));
+        std::fs::write(
+            &path,
+            r#"{"schema_version":"2.0","run_id":"x","repo_id":"r"}"#,
+        )
+        .unwrap();
+        assert!(matches!(read(&path), Err(Broken::UnsupportedSchema(_))));
+    }
+}
