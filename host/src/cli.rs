@@ -17,12 +17,7 @@ use crate::error::{AgencyError, ErrorCode};
 
 /// Isolated, reversible AI coding-agent runs: git worktree + tmux + sandboxed plugins
 #[derive(Debug, Parser)]
-#[command(
-    name = "agency",
-    version,
-    propagate_version = true,
-    max_term_width = 100
-)]
+#[command(name = "agency", version, propagate_version = true, max_term_width = 100)]
 pub struct Cli {
     /// Run as if agency was started in DIR
     #[arg(short = 'C', global = true, value_name = "DIR")]
@@ -43,8 +38,7 @@ pub fn main() -> ExitCode {
         Ok(cli) => cli,
         Err(err) => return usage_error(err, output),
     };
-    let result =
-        CommandContext::new(&cli, output).and_then(|ctx| commands::dispatch(&ctx, cli.command));
+    let result = CommandContext::new(&cli, output).and_then(|ctx| commands::dispatch(&ctx, cli.command));
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
@@ -56,26 +50,16 @@ pub fn main() -> ExitCode {
 
 fn usage_error(err: clap::Error, output: Output) -> ExitCode {
     use clap::error::ErrorKind;
-    if matches!(
-        err.kind(),
-        ErrorKind::DisplayHelp | ErrorKind::DisplayVersion
-    ) {
+    if matches!(err.kind(), ErrorKind::DisplayHelp | ErrorKind::DisplayVersion) {
         let _ = err.print();
         return ExitCode::SUCCESS;
     }
     let rendered = err.render().to_string();
-    let message = rendered
-        .lines()
-        .find(|l| !l.trim().is_empty())
-        .unwrap_or("invalid usage");
+    let message = rendered.lines().find(|l| !l.trim().is_empty()).unwrap_or("invalid usage");
     let message = message.trim_start_matches("error: ").to_string();
-    let mut agency_err = AgencyError::new(ErrorCode::Usage, message)
-        .with_hint("agency --help   # or agency <command> --help");
-    for line in rendered
-        .lines()
-        .skip(1)
-        .filter(|l| l.trim_start().starts_with("Usage:"))
-    {
+    let mut agency_err =
+        AgencyError::new(ErrorCode::Usage, message).with_hint("agency --help   # or agency <command> --help");
+    for line in rendered.lines().skip(1).filter(|l| l.trim_start().starts_with("Usage:")) {
         agency_err = agency_err.with_detail("usage", line.trim().trim_start_matches("Usage: "));
     }
     output.error(&agency_err);
@@ -84,19 +68,14 @@ fn usage_error(err: clap::Error, output: Output) -> ExitCode {
 
 fn install_panic_hook(output: Output) {
     std::panic::set_hook(Box::new(move |info| {
-        let location = info
-            .location()
-            .map(|l| format!(" at {}:{}", l.file(), l.line()))
-            .unwrap_or_default();
+        let location = info.location().map(|l| format!(" at {}:{}", l.file(), l.line())).unwrap_or_default();
         let payload = info
             .payload()
             .downcast_ref::<&str>()
             .map(|s| s.to_string())
             .or_else(|| info.payload().downcast_ref::<String>().cloned())
             .unwrap_or_else(|| "unknown panic".into());
-        output.error(&AgencyError::internal(format!(
-            "agency panicked{location}: {payload}"
-        )));
+        output.error(&AgencyError::internal(format!("agency panicked{location}: {payload}")));
         std::process::exit(1);
     }));
 }

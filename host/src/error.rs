@@ -170,12 +170,7 @@ pub type Result<T, E = AgencyError> = std::result::Result<T, E>;
 
 impl AgencyError {
     pub fn new(code: ErrorCode, message: impl Into<String>) -> Self {
-        AgencyError {
-            code,
-            message: message.into(),
-            hint: None,
-            details: Vec::new(),
-        }
+        AgencyError { code, message: message.into(), hint: None, details: Vec::new() }
     }
 
     pub fn with_hint(mut self, hint: impl Into<String>) -> Self {
@@ -216,10 +211,7 @@ mod tests {
         let mut seen = std::collections::HashSet::new();
         for code in ErrorCode::ALL {
             let s = code.as_str();
-            assert!(
-                s.starts_with("E_") && s[2..].chars().all(|c| c.is_ascii_uppercase() || c == '_'),
-                "{s}"
-            );
+            assert!(s.starts_with("E_") && s[2..].chars().all(|c| c.is_ascii_uppercase() || c == '_'), "{s}");
             assert!(seen.insert(s), "duplicate {s}");
             assert!(!code.description().is_empty());
         }

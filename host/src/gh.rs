@@ -21,35 +21,22 @@ pub fn gh() -> Cmd {
 
 pub fn error(what: &str, err: ProcessError) -> AgencyError {
     match err {
-        ProcessError::NotFound { .. } => AgencyError::new(
-            ErrorCode::ToolNotFound,
-            "gh (GitHub CLI) is not installed or not on PATH",
-        )
-        .with_hint("install gh from https://cli.github.com, then `gh auth login`"),
+        ProcessError::NotFound { .. } => {
+            AgencyError::new(ErrorCode::ToolNotFound, "gh (GitHub CLI) is not installed or not on PATH")
+                .with_hint("install gh from https://cli.github.com, then `gh auth login`")
+        }
         other => AgencyError::new(ErrorCode::GhFailed, format!("{what}: {}", other.summary())),
     }
 }
 
 pub fn version() -> Result<String> {
-    let out = gh()
-        .arg("--version")
-        .run_ok()
-        .map_err(|e| error("gh --version", e))?;
-    Ok(out
-        .stdout_str()
-        .lines()
-        .next()
-        .unwrap_or_default()
-        .trim()
-        .to_string())
+    let out = gh().arg("--version").run_ok().map_err(|e| error("gh --version", e))?;
+    Ok(out.stdout_str().lines().next().unwrap_or_default().trim().to_string())
 }
 
 /// Whether `gh auth status` succeeds (for github.com).
 pub fn authenticated() -> Result<bool> {
-    match gh()
-        .args(["auth", "status", "--hostname", "github.com"])
-        .run()
-    {
+    match gh().args(["auth", "status", "--hostname", "github.com"]).run() {
         Ok(out) => Ok(out.success()),
         Err(e) => Err(error("gh auth status", e)),
     }

@@ -28,35 +28,27 @@ pub fn git(dir: &Path) -> Cmd {
 /// Convert a failed git call into an error under `code`, keeping the command and stderr.
 pub fn error(code: ErrorCode, what: &str, err: ProcessError) -> AgencyError {
     match err {
-        ProcessError::NotFound { .. } => AgencyError::new(
-            ErrorCode::ToolNotFound,
-            "git is not installed or not on PATH",
-        )
-        .with_hint("install git (e.g. `apt-get install git`), then run `agency doctor`"),
+        ProcessError::NotFound { .. } => {
+            AgencyError::new(ErrorCode::ToolNotFound, "git is not installed or not on PATH")
+                .with_hint("install git (e.g. `apt-get install git`), then run `agency doctor`")
+        }
         other => AgencyError::new(code, format!("{what}: {}", other.summary())),
     }
 }
 
 fn run_ok(cmd: Cmd, what: &str) -> Result<Output> {
-    cmd.run_ok()
-        .map_err(|e| error(ErrorCode::GitFailed, what, e))
+    cmd.run_ok().map_err(|e| error(ErrorCode::GitFailed, what, e))
 }
 
 fn trimmed(output: &Output) -> String {
-    output
-        .stdout_str()
-        .trim_end_matches(['\n', '\r'])
-        .to_string()
+    output.stdout_str().trim_end_matches(['\n', '\r']).to_string()
 }
 
 /// Run and return trimmed stdout when git exits 0, `None` when it exits non-zero.
 fn query(cmd: Cmd, what: &str) -> Result<Option<String>> {
     match cmd.run() {
         Ok(out) if out.success() => Ok(Some(trimmed(&out))),
-        Ok(out) if out.timed_out => Err(AgencyError::new(
-            ErrorCode::CommandTimeout,
-            format!("{what}: git timed out"),
-        )),
+        Ok(out) if out.timed_out => Err(AgencyError::new(ErrorCode::CommandTimeout, format!("{what}: git timed out"))),
         Ok(_) => Ok(None),
         Err(e) => Err(error(ErrorCode::GitFailed, what, e)),
     }
@@ -64,77 +56,42 @@ fn query(cmd: Cmd, what: &str) -> Result<Option<String>> {
 
 /// Top level of the working tree containing `dir`, or `None` outside a repository.
 pub fn toplevel(dir: &Path) -> Result<Option<PathBuf>> {
-    Ok(query(
-        git(dir).args(["rev-parse", "--show-toplevel"]),
-        "find repository root",
-    )?
-    .map(PathBuf::from))
+    Ok(query(git(dir).args(["rev-parse", "--show-toplevel"]), "find repository root")?.map(PathBuf::from))
 }
 
 /// Absolute path of the common git dir (shared by all worktrees).
 pub fn common_dir(dir: &Path) -> Result<PathBuf> {
-    let out = run_ok(
-        git(dir).args(["rev-parse", "--path-format=absolute", "--git-common-dir"]),
-        "find git dir",
-    )?;
+    let out = run_ok(git(dir).args(["rev-parse", "--path-format=absolute", "--git-common-dir"]), "find git dir")?;
     Ok(PathBuf::from(trimmed(&out)))
 }
 
 pub fn has_commits(dir: &Path) -> Result<bool> {
-    Ok(query(
-        git(dir).args(["rev-parse", "--verify", "-q", "HEAD"]),
-        "check for commits",
-    )?
-    .is_some())
+    Ok(query(git(dir).args(["rev-parse", "--verify", "-q", "HEAD"]), "check for commits")?.is_some())
 }
 
 /// `git status --porcelain` lines (tracked changes and untracked files).
 pub fn status_porcelain(dir: &Path) -> Result<Vec<String>> {
-    let out = run_ok(
-        git(dir)
-            .env("GIT_OPTIONAL_LOCKS", "0")
-            .args(["status", "--porcelain"]),
-        "read git status",
-    )?;
-    Ok(out
-        .stdout_str()
-        .lines()
-        .filter(|l| !l.is_empty())
-        .map(str::to_string)
-        .collect())
+    let out = run_ok(git(dir).env("GIT_OPTIONAL_LOCKS", "0").args(["status", "--porcelain"]), "read git status")?;
+    Ok(out.stdout_str().lines().filter(|l| !l.is_empty()).map(str::to_string).collect())
 }
 
 /// Current branch name, `None` on a detached HEAD.
 pub fn current_branch(dir: &Path) -> Result<Option<String>> {
-    query(
-        git(dir).args(["symbolic-ref", "--short", "-q", "HEAD"]),
-        "read current branch",
-    )
+    query(git(dir).args(["symbolic-ref", "--short", "-q", "HEAD"]), "read current branch")
 }
 
 pub fn branch_exists(dir: &Path, branch: &str) -> Result<bool> {
     let refname = format!("refs/heads/{branch}");
-    Ok(query(
-        git(dir).args(["show-ref", "--verify", "--quiet", &refname]),
-        "check branch",
-    )?
-    .is_some())
+    Ok(query(git(dir).args(["show-ref", "--verify", "--quiet", &refname]), "check branch")?.is_some())
 }
 
 /// Whether `name` is a valid branch name for git.
 pub fn valid_branch_name(dir: &Path, name: &str) -> Result<bool> {
-    Ok(query(
-        git(dir).args(["check-ref-format", "--branch", name]),
-        "check branch name",
-    )?
-    .is_some())
+    Ok(query(git(dir).args(["check-ref-format", "--branch", name]), "check branch name")?.is_some())
 }
 
 pub fn rev_parse(dir: &Path, rev: &str) -> Result<Option<String>> {
-    query(
-        git(dir).args(["rev-parse", "--verify", "-q", &format!("{rev}^{{commit}}")]),
-        "resolve revision",
-    )
+    query(git(dir).args(["rev-parse", "--verify", "-q", &format!("{rev}^{{commit}}")]), "resolve revision")
 }
 
 /// `git config --get <key>` as configured (no `insteadOf` rewriting), `None` when unset.
@@ -144,20 +101,12 @@ pub fn config_get(dir: &Path, key: &str) -> Result<Option<String>> {
 
 /// `git worktree add -b <branch> <path> <parent>`; failure carries the command and stderr.
 pub fn worktree_add(repo: &Path, branch: &str, path: &Path, parent: &str) -> Result<()> {
-    let cmd = git(repo)
-        .args(["worktree", "add", "-b", branch])
-        .arg(path)
-        .arg(parent)
-        .timeout(Duration::from_secs(600));
+    let cmd = git(repo).args(["worktree", "add", "-b", branch]).arg(path).arg(parent).timeout(Duration::from_secs(600));
     let argv = cmd.display();
     cmd.run_ok().map(|_| ()).map_err(|e| {
-        error(
-            ErrorCode::WorktreeCreateFailed,
-            "git worktree add failed",
-            e,
-        )
-        .with_detail("command", argv)
-        .with_hint("agency doctor   # checks git and the repository; then retry the run")
+        error(ErrorCode::WorktreeCreateFailed, "git worktree add failed", e)
+            .with_detail("command", argv)
+            .with_hint("agency doctor   # checks git and the repository; then retry the run")
     })
 }
 
@@ -171,22 +120,14 @@ pub struct Worktree {
 }
 
 pub fn worktree_list(repo: &Path) -> Result<Vec<Worktree>> {
-    let out = run_ok(
-        git(repo).args(["worktree", "list", "--porcelain"]),
-        "list worktrees",
-    )?;
+    let out = run_ok(git(repo).args(["worktree", "list", "--porcelain"]), "list worktrees")?;
     Ok(parse_worktree_list(&out.stdout_str()))
 }
 
 fn parse_worktree_list(text: &str) -> Vec<Worktree> {
     let mut list = Vec::new();
     for block in text.split("\n\n") {
-        let mut wt = Worktree {
-            path: PathBuf::new(),
-            head: None,
-            branch: None,
-            prunable: false,
-        };
+        let mut wt = Worktree { path: PathBuf::new(), head: None, branch: None, prunable: false };
         for line in block.lines() {
             let (key, value) = line.split_once(' ').unwrap_or((line, ""));
             match key {
@@ -222,10 +163,7 @@ pub fn delete_branch(repo: &Path, branch: &str) -> Result<()> {
 
 /// `git --version`, for doctor.
 pub fn version() -> Result<String> {
-    let out = Cmd::new("git")
-        .arg("--version")
-        .run_ok()
-        .map_err(|e| error(ErrorCode::GitFailed, "git --version", e))?;
+    let out = Cmd::new("git").arg("--version").run_ok().map_err(|e| error(ErrorCode::GitFailed, "git --version", e))?;
     Ok(trimmed(&out))
 }
 

@@ -85,46 +85,23 @@ impl Env {
         assume_yes: bool,
     ) -> Env {
         let store = Store::new(dirs.data.clone());
-        Env {
-            dirs,
-            store,
-            user,
-            cwd,
-            command_line,
-            ui,
-            assume_yes,
-            held_locks: RefCell::new(HashSet::new()),
-        }
+        Env { dirs, store, user, cwd, command_line, ui, assume_yes, held_locks: RefCell::new(HashSet::new()) }
     }
 
     /// Take the per-repo lock, telling the user after a second of waiting who holds it.
     pub fn lock_repo(&self, repo_id: &str) -> Result<RepoGuard<'_>> {
         if self.held_locks.borrow().contains(repo_id) {
-            return Ok(RepoGuard {
-                env: self,
-                repo_id: repo_id.to_string(),
-                lock: None,
-            });
+            return Ok(RepoGuard { env: self, repo_id: repo_id.to_string(), lock: None });
         }
         crate::store::dirs::ensure_dir(&self.store.repo_dir(repo_id))?;
-        let lock = RepoLock::acquire(
-            &self.store.lock_path(repo_id),
-            &self.command_line,
-            lock::wait_bound(),
-            |holder| {
-                let who = holder.map_or("another agency process".to_string(), |h| {
-                    format!("pid {} (`{}`)", h.pid, h.command)
-                });
-                self.ui
-                    .status(&format!("waiting for the repository lock held by {who}…"));
-            },
-        )?;
+        let lock =
+            RepoLock::acquire(&self.store.lock_path(repo_id), &self.command_line, lock::wait_bound(), |holder| {
+                let who =
+                    holder.map_or("another agency process".to_string(), |h| format!("pid {} (`{}`)", h.pid, h.command));
+                self.ui.status(&format!("waiting for the repository lock held by {who}…"));
+            })?;
         self.held_locks.borrow_mut().insert(repo_id.to_string());
-        Ok(RepoGuard {
-            env: self,
-            repo_id: repo_id.to_string(),
-            lock: Some(lock),
-        })
+        Ok(RepoGuard { env: self, repo_id: repo_id.to_string(), lock: Some(lock) })
     }
 }
 
@@ -147,20 +124,14 @@ impl<'a> RunRecord<'a> {
     }
 
     pub fn event(&self, name: &str, data: Value) -> Result<()> {
-        events::append(
-            &self.paths.events,
-            &Event::new(&self.repo_id, &self.run_id, name, data),
-        )
+        events::append(&self.paths.events, &Event::new(&self.repo_id, &self.run_id, name, data))
     }
 
     /// Read-modify-write `meta.json` under the repo lock; returns the written record.
     pub fn update_meta(&self, change: impl FnOnce(&mut RunMeta)) -> Result<RunMeta> {
         let _lock = self.env.lock_repo(&self.repo_id)?;
         let mut record = meta::read(&self.paths.meta).map_err(|broken| {
-            AgencyError::new(
-                crate::error::ErrorCode::RunBroken,
-                format!("run {}: {broken}", self.run_id),
-            )
+            AgencyError::new(crate::error::ErrorCode::RunBroken, format!("run {}: {broken}", self.run_id))
         })?;
         change(&mut record);
         meta::write(&self.paths.meta, &record)?;
@@ -190,10 +161,8 @@ impl<'a> RunRecord<'a> {
 
     /// Record that `step` failed with `err` (best effort: the error itself is what matters).
     pub fn fail(&self, step: &str, err: &AgencyError) {
-        let _ = self.event(
-            "step_failed",
-            json!({ "step": step, "error_code": err.code.as_str(), "message": err.message }),
-        );
+        let _ =
+            self.event("step_failed", json!({ "step": step, "error_code": err.code.as_str(), "message": err.message }));
         if self.paths.meta.exists() {
             let _ = self.update_meta(|m| {
                 let p = m.pipeline_mut();

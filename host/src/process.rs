@@ -73,10 +73,7 @@ impl Output {
     /// Human description of how the child ended: "exit 1", "killed by signal 9", "timed out".
     pub fn describe_status(&self) -> String {
         match (self.timed_out, self.code, self.signal) {
-            (true, _, _) => format!(
-                "timed out after {}",
-                crate::store::time::format_duration(self.duration)
-            ),
+            (true, _, _) => format!("timed out after {}", crate::store::time::format_duration(self.duration)),
             (false, Some(code), _) => format!("exit {code}"),
             (false, None, Some(sig)) => format!("killed by signal {sig}"),
             (false, None, None) => "unknown status".to_string(),
@@ -141,8 +138,7 @@ impl Cmd {
         I: IntoIterator<Item = S>,
         S: AsRef<OsStr>,
     {
-        self.args
-            .extend(args.into_iter().map(|a| a.as_ref().to_owned()));
+        self.args.extend(args.into_iter().map(|a| a.as_ref().to_owned()));
         self
     }
 
@@ -152,8 +148,7 @@ impl Cmd {
     }
 
     pub fn env(mut self, key: impl AsRef<OsStr>, value: impl AsRef<OsStr>) -> Self {
-        self.env
-            .push((key.as_ref().to_owned(), value.as_ref().to_owned()));
+        self.env.push((key.as_ref().to_owned(), value.as_ref().to_owned()));
         self
     }
 
@@ -175,10 +170,7 @@ impl Cmd {
 
     /// Append stdout and stderr to `path` instead of capturing; keep a `tail`-byte tail.
     pub fn log_to(mut self, path: impl Into<PathBuf>, tail: usize) -> Self {
-        self.sink = Sink::Log {
-            path: path.into(),
-            tail,
-        };
+        self.sink = Sink::Log { path: path.into(), tail };
         self
     }
 
@@ -201,26 +193,16 @@ impl Cmd {
         if let Some(dir) = &self.cwd {
             command.current_dir(dir);
         }
-        command.stdin(if self.stdin.is_some() {
-            Stdio::piped()
-        } else {
-            Stdio::null()
-        });
+        command.stdin(if self.stdin.is_some() { Stdio::piped() } else { Stdio::null() });
         let log_start = match &self.sink {
             Sink::Capture => {
                 command.stdout(Stdio::piped()).stderr(Stdio::piped());
                 None
             }
             Sink::Log { path, .. } => {
-                let file = open_log(path).map_err(|error| ProcessError::Spawn {
-                    argv: argv.clone(),
-                    error,
-                })?;
+                let file = open_log(path).map_err(|error| ProcessError::Spawn { argv: argv.clone(), error })?;
                 let start = file.metadata().map(|m| m.len()).unwrap_or(0);
-                let err_file = file.try_clone().map_err(|error| ProcessError::Spawn {
-                    argv: argv.clone(),
-                    error,
-                })?;
+                let err_file = file.try_clone().map_err(|error| ProcessError::Spawn { argv: argv.clone(), error })?;
                 command.stdout(file).stderr(err_file);
                 Some(start)
             }
@@ -228,17 +210,10 @@ impl Cmd {
 
         let started = Instant::now();
         let mut child = command.spawn().map_err(|error| {
-            if error.kind() == std::io::ErrorKind::NotFound
-                && self.cwd.as_ref().is_none_or(|d| d.is_dir())
-            {
-                ProcessError::NotFound {
-                    program: self.program.to_string_lossy().into_owned(),
-                }
+            if error.kind() == std::io::ErrorKind::NotFound && self.cwd.as_ref().is_none_or(|d| d.is_dir()) {
+                ProcessError::NotFound { program: self.program.to_string_lossy().into_owned() }
             } else {
-                ProcessError::Spawn {
-                    argv: argv.clone(),
-                    error,
-                }
+                ProcessError::Spawn { argv: argv.clone(), error }
             }
         })?;
         let pid = child.id() as i32;
@@ -249,14 +224,8 @@ impl Cmd {
                 let _ = pipe.write_all(&bytes);
             });
         }
-        let stdout_reader = child
-            .stdout
-            .take()
-            .map(|p| spawn_reader(p, STDOUT_LIMIT, false));
-        let stderr_reader = child
-            .stderr
-            .take()
-            .map(|p| spawn_reader(p, STDERR_LIMIT, true));
+        let stdout_reader = child.stdout.take().map(|p| spawn_reader(p, STDOUT_LIMIT, false));
+        let stderr_reader = child.stderr.take().map(|p| spawn_reader(p, STDERR_LIMIT, true));
 
         let (done_tx, done_rx) = mpsc::channel();
         std::thread::spawn(move || {
@@ -269,62 +238,40 @@ impl Cmd {
                 timed_out = true;
                 // SAFETY: kill(2) on our own child's process group; a stale pgid is harmless.
                 unsafe { libc::kill(-pid, libc::SIGKILL) };
-                done_rx
-                    .recv()
-                    .unwrap_or_else(|_| Err(std::io::Error::other("wait thread vanished")))
+                done_rx.recv().unwrap_or_else(|_| Err(std::io::Error::other("wait thread vanished")))
             }
         };
-        let status = status.map_err(|error| ProcessError::Spawn {
-            argv: argv.clone(),
-            error,
-        })?;
+        let status = status.map_err(|error| ProcessError::Spawn { argv: argv.clone(), error })?;
         let duration = started.elapsed();
 
         let deadline = Instant::now() + DRAIN_GRACE;
-        let stdout = stdout_reader
-            .map(|r| r.finish(deadline))
-            .unwrap_or_default();
+        let stdout = stdout_reader.map(|r| r.finish(deadline)).unwrap_or_default();
         let stderr = match (&self.sink, log_start) {
             (Sink::Log { path, tail }, Some(start)) => read_log_tail(path, start, *tail),
-            _ => stderr_reader
-                .map(|r| r.finish(deadline))
-                .unwrap_or_default(),
+            _ => stderr_reader.map(|r| r.finish(deadline)).unwrap_or_default(),
         };
-        Ok(Output {
-            code: status.code(),
-            signal: status.signal(),
-            stdout,
-            stderr,
-            timed_out,
-            duration,
-        })
+        Ok(Output { code: status.code(), signal: status.signal(), stdout, stderr, timed_out, duration })
     }
 
     /// Run and require exit status 0 within the timeout.
     pub fn run_ok(self) -> Result<Output, ProcessError> {
         let argv = self.display();
         let output = self.run()?;
-        if output.success() {
-            Ok(output)
-        } else {
-            Err(ProcessError::Failed { argv, output })
-        }
+        if output.success() { Ok(output) } else { Err(ProcessError::Failed { argv, output }) }
     }
 
     /// Run attached to the user's terminal (tmux attach, an editor). No timeout, no capture.
     pub fn run_interactive(self) -> Result<Option<i32>, ProcessError> {
         let argv = self.display();
         let mut command = Command::new(&self.program);
-        command
-            .args(&self.args)
-            .envs(self.env.iter().map(|(k, v)| (k, v)));
+        command.args(&self.args).envs(self.env.iter().map(|(k, v)| (k, v)));
         if let Some(dir) = &self.cwd {
             command.current_dir(dir);
         }
         let status = command.status().map_err(|error| match error.kind() {
-            std::io::ErrorKind::NotFound => ProcessError::NotFound {
-                program: self.program.to_string_lossy().into_owned(),
-            },
+            std::io::ErrorKind::NotFound => {
+                ProcessError::NotFound { program: self.program.to_string_lossy().into_owned() }
+            }
             _ => ProcessError::Spawn { argv, error },
         })?;
         Ok(status.code())
@@ -332,10 +279,7 @@ impl Cmd {
 }
 
 fn open_log(path: &Path) -> std::io::Result<File> {
-    std::fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(path)
+    std::fs::OpenOptions::new().create(true).append(true).open(path)
 }
 
 fn read_log_tail(path: &Path, start: u64, tail: usize) -> Vec<u8> {
@@ -356,9 +300,7 @@ struct Reader(mpsc::Receiver<Vec<u8>>);
 
 impl Reader {
     fn finish(self, deadline: Instant) -> Vec<u8> {
-        self.0
-            .recv_timeout(deadline.saturating_duration_since(Instant::now()))
-            .unwrap_or_default()
+        self.0.recv_timeout(deadline.saturating_duration_since(Instant::now())).unwrap_or_default()
     }
 }
 
@@ -389,32 +331,20 @@ fn spawn_reader(mut pipe: impl Read + Send + 'static, limit: usize, keep_tail: b
 
 /// Quote one word for a POSIX shell, leaving plain words untouched.
 pub fn shell_quote(word: &str) -> String {
-    let plain = !word.is_empty()
-        && word
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || "-_./=:,+@%".contains(c));
-    if plain {
-        word.to_string()
-    } else {
-        format!("'{}'", word.replace('\'', r"'\''"))
-    }
+    let plain = !word.is_empty() && word.chars().all(|c| c.is_ascii_alphanumeric() || "-_./=:,+@%".contains(c));
+    if plain { word.to_string() } else { format!("'{}'", word.replace('\'', r"'\''")) }
 }
 
 /// Find `program` on `PATH` (or check it directly when it contains a slash).
 pub fn which(program: &str) -> Option<PathBuf> {
     use std::os::unix::fs::PermissionsExt;
-    let executable = |p: &Path| {
-        p.metadata()
-            .is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
-    };
+    let executable = |p: &Path| p.metadata().is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0);
     if program.contains('/') {
         let path = PathBuf::from(program);
         return executable(&path).then_some(path);
     }
     let path = std::env::var_os("PATH")?;
-    std::env::split_paths(&path)
-        .map(|dir| dir.join(program))
-        .find(|p| executable(p))
+    std::env::split_paths(&path).map(|dir| dir.join(program)).find(|p| executable(p))
 }
 
 #[cfg(test)]
@@ -423,10 +353,7 @@ mod tests {
 
     #[test]
     fn captures_stdout_and_status() {
-        let out = Cmd::new("sh")
-            .args(["-c", "echo hi; echo err >&2; exit 3"])
-            .run()
-            .unwrap();
+        let out = Cmd::new("sh").args(["-c", "echo hi; echo err >&2; exit 3"]).run().unwrap();
         assert_eq!(out.stdout_str(), "hi\n");
         assert_eq!(out.stderr_tail(1), "err");
         assert_eq!(out.code, Some(3));
@@ -435,11 +362,7 @@ mod tests {
 
     #[test]
     fn timeout_kills_the_process_group() {
-        let out = Cmd::new("sh")
-            .args(["-c", "sleep 30 & sleep 30"])
-            .timeout(Duration::from_millis(200))
-            .run()
-            .unwrap();
+        let out = Cmd::new("sh").args(["-c", "sleep 30 & sleep 30"]).timeout(Duration::from_millis(200)).run().unwrap();
         assert!(out.timed_out);
         assert!(out.duration < Duration::from_secs(5));
     }
@@ -461,25 +384,14 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let log = dir.path().join("x.log");
         std::fs::write(&log, "earlier\n").unwrap();
-        let out = Cmd::new("sh")
-            .args(["-c", "echo one; echo two >&2"])
-            .log_to(&log, 1024)
-            .run_ok()
-            .unwrap();
+        let out = Cmd::new("sh").args(["-c", "echo one; echo two >&2"]).log_to(&log, 1024).run_ok().unwrap();
         assert_eq!(String::from_utf8_lossy(&out.stderr), "one\ntwo\n");
-        assert_eq!(
-            std::fs::read_to_string(&log).unwrap(),
-            "earlier\none\ntwo\n"
-        );
+        assert_eq!(std::fs::read_to_string(&log).unwrap(), "earlier\none\ntwo\n");
     }
 
     #[test]
     fn env_clear_drops_inherited_variables() {
-        let out = Cmd::new("/usr/bin/env")
-            .env_clear()
-            .env("ONLY", "1")
-            .run_ok()
-            .unwrap();
+        let out = Cmd::new("/usr/bin/env").env_clear().env("ONLY", "1").run_ok().unwrap();
         assert_eq!(out.stdout_str(), "ONLY=1\n");
     }
 

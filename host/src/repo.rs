@@ -51,20 +51,12 @@ impl Repo {
             None => format!("path:{}", sha256_hex(root.to_string_lossy().as_bytes())),
         };
         let id = sha256_hex(key.as_bytes())[..16].to_string();
-        Ok(Repo {
-            root: root.to_path_buf(),
-            key,
-            id,
-            origin_url,
-            github,
-        })
+        Ok(Repo { root: root.to_path_buf(), key, id, origin_url, github })
     }
 
     /// Host part of the origin URL (`github.com`, `gitlab.example.com`), if any.
     pub fn origin_host(&self) -> Option<String> {
-        self.origin_url
-            .as_deref()
-            .and_then(|u| split_remote(u).map(|(host, _)| host.to_ascii_lowercase()))
+        self.origin_url.as_deref().and_then(|u| split_remote(u).map(|(host, _)| host.to_ascii_lowercase()))
     }
 }
 
@@ -74,34 +66,22 @@ pub fn locate(cwd: &Path, store: &Store) -> Result<Option<Located>> {
         return Ok(None);
     };
     let top = top.canonicalize().unwrap_or(top);
-    let store_root = store
-        .root()
-        .canonicalize()
-        .unwrap_or_else(|_| store.root().to_path_buf());
+    let store_root = store.root().canonicalize().unwrap_or_else(|_| store.root().to_path_buf());
     let canonical_store = Store::new(store_root);
     if let Some((_, run_id)) = canonical_store.worktree_owner(&top) {
         // Inside a run's worktree: the main checkout owns the common git dir.
         let common = git::common_dir(&top)?;
         let root = common.parent().map(Path::to_path_buf).unwrap_or(common);
         let root = root.canonicalize().unwrap_or(root);
-        return Ok(Some(Located {
-            repo: Repo::identify(&root)?,
-            run_id: Some(run_id),
-        }));
+        return Ok(Some(Located { repo: Repo::identify(&root)?, run_id: Some(run_id) }));
     }
-    Ok(Some(Located {
-        repo: Repo::identify(&top)?,
-        run_id: None,
-    }))
+    Ok(Some(Located { repo: Repo::identify(&top)?, run_id: None }))
 }
 
 /// The error for commands that need a repository but were started outside one.
 pub fn no_repo_error(cwd: &Path) -> AgencyError {
-    AgencyError::new(
-        ErrorCode::NoRepo,
-        format!("not inside a git repository: {}", cwd.display()),
-    )
-    .with_hint("cd into your repository (or pass -C <repo>), or create one with `git init`")
+    AgencyError::new(ErrorCode::NoRepo, format!("not inside a git repository: {}", cwd.display()))
+        .with_hint("cd into your repository (or pass -C <repo>), or create one with `git init`")
 }
 
 pub fn sha256_hex(bytes: &[u8]) -> String {
@@ -135,15 +115,8 @@ pub fn parse_github(url: &str) -> Option<GithubRepo> {
     let path = path.trim_matches('/');
     let path = path.strip_suffix(".git").unwrap_or(path);
     let (owner, name) = path.split_once('/')?;
-    let ok = |s: &str| {
-        !s.is_empty()
-            && s.chars()
-                .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
-    };
-    (ok(owner) && ok(name)).then(|| GithubRepo {
-        owner: owner.to_string(),
-        name: name.to_string(),
-    })
+    let ok = |s: &str| !s.is_empty() && s.chars().all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c));
+    (ok(owner) && ok(name)).then(|| GithubRepo { owner: owner.to_string(), name: name.to_string() })
 }
 
 #[cfg(test)]
@@ -152,10 +125,7 @@ mod tests {
 
     #[test]
     fn github_remotes_in_every_form() {
-        let want = Some(GithubRepo {
-            owner: "acme".into(),
-            name: "widgets".into(),
-        });
+        let want = Some(GithubRepo { owner: "acme".into(), name: "widgets".into() });
         for url in [
             "git@github.com:acme/widgets.git",
             "github.com:acme/widgets",
@@ -168,12 +138,8 @@ mod tests {
         ] {
             assert_eq!(parse_github(url), want, "{url}");
         }
-        for url in [
-            "git@gitlab.com:acme/widgets.git",
-            "/srv/git/widgets.git",
-            "https://github.com/acme",
-            "file:///x/y",
-        ] {
+        for url in ["git@gitlab.com:acme/widgets.git", "/srv/git/widgets.git", "https://github.com/acme", "file:///x/y"]
+        {
             assert_eq!(parse_github(url), None, "{url}");
         }
     }

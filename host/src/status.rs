@@ -77,42 +77,26 @@ pub fn derive(meta: &RunMeta, signals: &Signals) -> Status {
         flag_list.push("setup_failed".to_string());
     }
     if flags.needs_attention {
-        flag_list.push(format!(
-            "needs_attention:{}",
-            flags.needs_attention_reason.clone().unwrap_or_default()
-        ));
+        flag_list.push(format!("needs_attention:{}", flags.needs_attention_reason.clone().unwrap_or_default()));
     }
     let pipeline = meta.pipeline.clone().unwrap_or_default();
     let (label, reason) = match (outcome, presence, runtime) {
-        (Outcome::Merged, _, _) => (
-            "merged".into(),
-            format!("merged at {}", archive.merged_at.unwrap_or_default()),
-        ),
-        (Outcome::Abandoned, Presence::Archived, _) => (
-            "abandoned".into(),
-            "cleaned without merging; work saved".into(),
-        ),
-        (_, Presence::Archived, _) => (
-            "archived".into(),
-            format!("archived at {}", archive.archived_at.unwrap_or_default()),
-        ),
+        (Outcome::Merged, _, _) => ("merged".into(), format!("merged at {}", archive.merged_at.unwrap_or_default())),
+        (Outcome::Abandoned, Presence::Archived, _) => {
+            ("abandoned".into(), "cleaned without merging; work saved".into())
+        }
+        (_, Presence::Archived, _) => {
+            ("archived".into(), format!("archived at {}", archive.archived_at.unwrap_or_default()))
+        }
         _ if pipeline.failed_step.is_some() => (
-            format!(
-                "failed: {}",
-                pipeline.failed_step.clone().unwrap_or_default()
-            ),
-            format!(
-                "{} {}",
-                pipeline.error_code.unwrap_or_default(),
-                pipeline.error_message.unwrap_or_default()
-            )
-            .trim()
-            .to_string(),
+            format!("failed: {}", pipeline.failed_step.clone().unwrap_or_default()),
+            format!("{} {}", pipeline.error_code.unwrap_or_default(), pipeline.error_message.unwrap_or_default())
+                .trim()
+                .to_string(),
         ),
-        (_, Presence::WorktreeMissing, _) => (
-            "worktree missing".into(),
-            format!("{} does not exist", meta.worktree_path),
-        ),
+        (_, Presence::WorktreeMissing, _) => {
+            ("worktree missing".into(), format!("{} does not exist", meta.worktree_path))
+        }
         (_, _, Runtime::NotStarted) => (
             "created, not started".into(),
             format!(
@@ -120,18 +104,8 @@ pub fn derive(meta: &RunMeta, signals: &Signals) -> Status {
                 pipeline.last_step.unwrap_or_else(|| "?".into())
             ),
         ),
-        (_, _, Runtime::SessionGone) => (
-            "session gone".into(),
-            "the tmux session no longer exists".into(),
-        ),
+        (_, _, Runtime::SessionGone) => ("session gone".into(), "the tmux session no longer exists".into()),
         (_, _, Runtime::SessionAlive) => ("running".into(), "tmux session is alive".into()),
     };
-    Status {
-        label,
-        reason,
-        outcome,
-        presence,
-        runtime,
-        flags: flag_list,
-    }
+    Status { label, reason, outcome, presence, runtime, flags: flag_list }
 }

@@ -117,9 +117,7 @@ impl Store {
     /// If `path` lies inside `repos/<repo_id>/worktrees/<run_id>`, return `(repo_id, run_id)`.
     pub fn worktree_owner(&self, path: &Path) -> Option<(String, String)> {
         let rest = path.strip_prefix(self.repos_dir()).ok()?;
-        let mut parts = rest
-            .components()
-            .map(|c| c.as_os_str().to_string_lossy().into_owned());
+        let mut parts = rest.components().map(|c| c.as_os_str().to_string_lossy().into_owned());
         let repo_id = parts.next()?;
         (parts.next()? == "worktrees").then_some(())?;
         let run_id = parts.next()?;

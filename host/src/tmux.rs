@@ -33,17 +33,17 @@ fn pane(session: &str) -> String {
 
 pub fn error(what: &str, err: ProcessError) -> AgencyError {
     match err {
-        ProcessError::NotFound { .. } => AgencyError::new(ErrorCode::ToolNotFound, "tmux is not installed or not on PATH")
-            .with_hint("install tmux (e.g. `apt-get install tmux` or `brew install tmux`), then run `agency doctor`"),
+        ProcessError::NotFound { .. } => {
+            AgencyError::new(ErrorCode::ToolNotFound, "tmux is not installed or not on PATH").with_hint(
+                "install tmux (e.g. `apt-get install tmux` or `brew install tmux`), then run `agency doctor`",
+            )
+        }
         other => AgencyError::new(ErrorCode::TmuxFailed, format!("{what}: {}", other.summary())),
     }
 }
 
 pub fn version() -> Result<String> {
-    let out = Cmd::new("tmux")
-        .arg("-V")
-        .run_ok()
-        .map_err(|e| error("tmux -V", e))?;
+    let out = Cmd::new("tmux").arg("-V").run_ok().map_err(|e| error("tmux -V", e))?;
     Ok(out.stdout_str().trim().to_string())
 }
 
@@ -63,35 +63,15 @@ pub struct NewSession<'a> {
 }
 
 pub fn new_session(spec: &NewSession) -> Result<()> {
-    let mut cmd = tmux()
-        .args([
-            "new-session",
-            "-d",
-            "-s",
-            spec.name,
-            "-x",
-            "200",
-            "-y",
-            "50",
-            "-c",
-        ])
-        .arg(spec.cwd);
+    let mut cmd = tmux().args(["new-session", "-d", "-s", spec.name, "-x", "200", "-y", "50", "-c"]).arg(spec.cwd);
     for (key, value) in spec.env {
         cmd = cmd.arg("-e").arg(format!("{key}={value}"));
     }
-    cmd.arg("--")
-        .args(spec.argv)
-        .run_ok()
-        .map(|_| ())
-        .map_err(|e| error("tmux new-session failed", e))
+    cmd.arg("--").args(spec.argv).run_ok().map(|_| ()).map_err(|e| error("tmux new-session failed", e))
 }
 
 pub fn kill_session(session: &str) -> Result<()> {
-    tmux()
-        .args(["kill-session", "-t", &exact(session)])
-        .run_ok()
-        .map(|_| ())
-        .map_err(|e| error("tmux kill-session", e))
+    tmux().args(["kill-session", "-t", &exact(session)]).run_ok().map(|_| ()).map_err(|e| error("tmux kill-session", e))
 }
 
 /// Live facts about one session's first pane, from a single `list-panes -a` call.
@@ -109,10 +89,7 @@ pub struct PaneInfo {
 /// Every session's first pane (one tmux call for all runs). No server means no sessions.
 pub fn list_panes() -> Result<Vec<PaneInfo>> {
     let format = "#{session_name}\t#{window_index}.#{pane_index}\t#{pane_dead}\t#{pane_pid}\t#{pane_current_command}\t#{window_activity}\t#{session_attached}\t#{pane_title}";
-    let out = tmux()
-        .args(["list-panes", "-a", "-F", format])
-        .run()
-        .map_err(|e| error("tmux list-panes", e))?;
+    let out = tmux().args(["list-panes", "-a", "-F", format]).run().map_err(|e| error("tmux list-panes", e))?;
     if !out.success() {
         // "no server running" / "error connecting": nothing is alive.
         return Ok(Vec::new());
@@ -143,15 +120,7 @@ pub fn list_panes() -> Result<Vec<PaneInfo>> {
 pub fn capture_pane(session: &str, history: u32) -> Result<String> {
     let start = format!("-{history}");
     let out = tmux()
-        .args([
-            "capture-pane",
-            "-p",
-            "-J",
-            "-S",
-            &start,
-            "-t",
-            &pane(session),
-        ])
+        .args(["capture-pane", "-p", "-J", "-S", &start, "-t", &pane(session)])
         .run_ok()
         .map_err(|e| error("tmux capture-pane", e))?;
     Ok(out.stdout_str())
@@ -170,16 +139,7 @@ pub fn send_text(session: &str, text: &str) -> Result<()> {
             .run_ok()
             .map_err(|e| error("tmux load-buffer", e))?;
         tmux()
-            .args([
-                "paste-buffer",
-                "-p",
-                "-r",
-                "-d",
-                "-b",
-                &buffer,
-                "-t",
-                &target,
-            ])
+            .args(["paste-buffer", "-p", "-r", "-d", "-b", &buffer, "-t", &target])
             .run_ok()
             .map_err(|e| error("tmux paste-buffer", e))?;
     } else {
@@ -188,36 +148,21 @@ pub fn send_text(session: &str, text: &str) -> Result<()> {
             .run_ok()
             .map_err(|e| error("tmux send-keys", e))?;
     }
-    tmux()
-        .args(["send-keys", "-t", &target, "Enter"])
-        .run_ok()
-        .map(|_| ())
-        .map_err(|e| error("tmux send-keys", e))
+    tmux().args(["send-keys", "-t", &target, "Enter"]).run_ok().map(|_| ()).map_err(|e| error("tmux send-keys", e))
 }
 
 /// Send Ctrl-C to the pane.
 pub fn send_interrupt(session: &str) -> Result<()> {
-    tmux()
-        .args(["send-keys", "-t", &pane(session), "C-c"])
-        .run_ok()
-        .map(|_| ())
-        .map_err(|e| error("tmux send-keys", e))
+    tmux().args(["send-keys", "-t", &pane(session), "C-c"]).run_ok().map(|_| ()).map_err(|e| error("tmux send-keys", e))
 }
 
 /// Attach the user's terminal (or switch the client when already inside tmux).
 pub fn attach(session: &str) -> Result<()> {
     let inside = std::env::var_os("TMUX").is_some_and(|v| !v.is_empty());
-    let verb = if inside {
-        "switch-client"
-    } else {
-        "attach-session"
-    };
+    let verb = if inside { "switch-client" } else { "attach-session" };
     let mut cmd = Cmd::new("tmux");
     if let Some(socket) = std::env::var_os("AGENCY_TMUX_SOCKET").filter(|s| !s.is_empty()) {
         cmd = cmd.arg("-L").arg(socket);
     }
-    cmd.args([verb, "-t", &exact(session)])
-        .run_interactive()
-        .map(|_| ())
-        .map_err(|e| error("tmux attach", e))
+    cmd.args([verb, "-t", &exact(session)]).run_interactive().map(|_| ()).map_err(|e| error("tmux attach", e))
 }

@@ -26,25 +26,14 @@ impl CommandContext {
             .chain(std::env::args().skip(1).map(|a| shell_quote(&a)))
             .collect::<Vec<_>>()
             .join(" ");
-        let env = Env::new(
-            dirs,
-            user,
-            cwd,
-            command_line,
-            Box::new(TermUi { output: out }),
-            cli.yes,
-        );
+        let env = Env::new(dirs, user, cwd, command_line, Box::new(TermUi { output: out }), cli.yes);
         Ok(CommandContext { out, env })
     }
 }
 
 fn resolve_cwd(dir: Option<&PathBuf>) -> Result<PathBuf> {
-    let current = std::env::current_dir().map_err(|e| {
-        AgencyError::new(
-            ErrorCode::Internal,
-            format!("cannot read the current directory: {e}"),
-        )
-    })?;
+    let current = std::env::current_dir()
+        .map_err(|e| AgencyError::new(ErrorCode::Internal, format!("cannot read the current directory: {e}")))?;
     match dir {
         None => Ok(current),
         Some(dir) => {

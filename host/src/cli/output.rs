@@ -84,39 +84,25 @@ impl Output {
     }
 
     pub fn warn(&self, text: &str) {
-        eprintln!(
-            "{} {text}",
-            paint(self.stderr_color, "warning:", Style::Yellow)
-        );
+        eprintln!("{} {text}", paint(self.stderr_color, "warning:", Style::Yellow));
     }
 
     /// The one error printer: `error_code:` first, then the message, details and the hint.
     pub fn error(&self, err: &AgencyError) {
         let mut text = format!("error_code: {}\n", err.code);
-        text.push_str(&format!(
-            "{} {}\n",
-            paint(self.stderr_color, "error:", Style::Red),
-            err.message
-        ));
+        text.push_str(&format!("{} {}\n", paint(self.stderr_color, "error:", Style::Red), err.message));
         for (key, value) in &err.details {
             text.push_str(&format!("  {key}: {value}\n"));
         }
         if let Some(hint) = &err.hint {
-            text.push_str(&format!(
-                "{} {hint}\n",
-                paint(self.stderr_color, "hint:", Style::Cyan)
-            ));
+            text.push_str(&format!("{} {hint}\n", paint(self.stderr_color, "hint:", Style::Cyan)));
         }
         let _ = std::io::stderr().lock().write_all(text.as_bytes());
     }
 }
 
 pub fn paint(enabled: bool, text: &str, style: Style) -> String {
-    if enabled {
-        format!("\x1b[{}m{text}\x1b[0m", style.code())
-    } else {
-        text.to_string()
-    }
+    if enabled { format!("\x1b[{}m{text}\x1b[0m", style.code()) } else { text.to_string() }
 }
 
 /// Width of `text` as displayed (ANSI escapes excluded, one column per char).
@@ -138,13 +124,7 @@ fn display_width(text: &str) -> usize {
 pub fn table(rows: &[Vec<String>]) -> String {
     let columns = rows.iter().map(Vec::len).max().unwrap_or(0);
     let widths: Vec<usize> = (0..columns)
-        .map(|c| {
-            rows.iter()
-                .filter_map(|r| r.get(c))
-                .map(|s| display_width(s))
-                .max()
-                .unwrap_or(0)
-        })
+        .map(|c| rows.iter().filter_map(|r| r.get(c)).map(|s| display_width(s)).max().unwrap_or(0))
         .collect();
     let mut out = String::new();
     for row in rows {
@@ -230,11 +210,7 @@ mod tests {
     fn table_aligns_and_ignores_ansi() {
         let rows = vec![
             vec!["NAME".into(), "STATUS".into(), "X".into()],
-            vec![
-                "a-long-name".into(),
-                paint(true, "ok", Style::Green),
-                "y".into(),
-            ],
+            vec!["a-long-name".into(), paint(true, "ok", Style::Green), "y".into()],
         ];
         let text = table(&rows);
         let lines: Vec<&str> = text.lines().collect();

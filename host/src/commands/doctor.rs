@@ -20,11 +20,9 @@ pub fn cmd_doctor(ctx: &CommandContext, _args: DoctorArgs) -> Result<()> {
             CheckState::Warn => ctx.out.paint("warn", Style::Yellow),
             CheckState::Fail => ctx.out.paint("FAIL", Style::Red),
         };
-        ctx.out
-            .line(&format!("check.{}: {state} {}", check.name, check.detail));
+        ctx.out.line(&format!("check.{}: {state} {}", check.name, check.detail));
     }
     let passed = report.passed();
-    ctx.out
-        .line(&format!("status: {}", if passed { "ok" } else { "failed" }));
+    ctx.out.line(&format!("status: {}", if passed { "ok" } else { "failed" }));
     report.first_failure().map_or(Ok(()), Err)
 }

@@ -18,13 +18,7 @@ pub struct InitArgs {
 }
 
 pub fn cmd_init(ctx: &CommandContext, args: InitArgs) -> Result<()> {
-    let report = init::init(
-        &ctx.env,
-        &InitRequest {
-            force: args.force,
-            no_gitignore: args.no_gitignore,
-        },
-    )?;
+    let report = init::init(&ctx.env, &InitRequest { force: args.force, no_gitignore: args.no_gitignore })?;
     ctx.out.key_values(&report);
     Ok(())
 }

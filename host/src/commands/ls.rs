@@ -29,23 +29,16 @@ pub fn cmd_ls(ctx: &CommandContext, args: LsArgs) -> Result<()> {
     let views = query::list(&ctx.env, &scope, args.all)?;
     if args.json {
         let runs: Vec<_> = views.iter().map(views::run_json).collect();
-        ctx.out
-            .json(&json!({ "schema_version": JSON_SCHEMA_VERSION, "runs": runs }));
+        ctx.out.json(&json!({ "schema_version": JSON_SCHEMA_VERSION, "runs": runs }));
         return Ok(());
     }
     if views.is_empty() {
-        ctx.out.status(if args.all {
-            "no runs"
-        } else {
-            "no live runs (agency ls --all includes archived ones)"
-        });
+        ctx.out.status(if args.all { "no runs" } else { "no live runs (agency ls --all includes archived ones)" });
         return Ok(());
     }
     let now = time::now();
     let mut rows = vec![
-        ["NAME", "STATUS", "RUNNER", "CREATED", "RUN ID", "REASON"]
-            .map(|h| ctx.out.paint(h, Style::Bold))
-            .to_vec(),
+        ["NAME", "STATUS", "RUNNER", "CREATED", "RUN ID", "REASON"].map(|h| ctx.out.paint(h, Style::Bold)).to_vec(),
     ];
     for view in &views {
         let meta = view.entry.meta.as_ref().ok();
@@ -53,8 +46,7 @@ pub fn cmd_ls(ctx: &CommandContext, args: LsArgs) -> Result<()> {
             meta.map_or("?".into(), |m| m.name.clone()),
             views::status_cell(&ctx.out, view),
             meta.map_or("".into(), |m| m.runner.clone()),
-            meta.and_then(|m| time::parse_rfc3339(&m.created_at))
-                .map_or("".into(), |t| time::ago(t, now)),
+            meta.and_then(|m| time::parse_rfc3339(&m.created_at)).map_or("".into(), |t| time::ago(t, now)),
             view.entry.run_id.clone(),
             views::reason(view),
         ]);

@@ -27,12 +27,7 @@ const LAST_EVENTS: usize = 10;
 pub fn cmd_show(ctx: &CommandContext, args: ShowArgs) -> Result<()> {
     let view = query::show(&ctx.env, &args.reference)?;
     let paths = &view.entry.paths;
-    let worktree = view
-        .entry
-        .meta
-        .as_ref()
-        .map(|m| m.worktree_path.clone())
-        .unwrap_or_default();
+    let worktree = view.entry.meta.as_ref().map(|m| m.worktree_path.clone()).unwrap_or_default();
     let path_lines = vec![
         ("worktree".to_string(), worktree),
         ("run_dir".to_string(), paths.dir.display().to_string()),
@@ -47,16 +42,8 @@ pub fn cmd_show(ctx: &CommandContext, args: ShowArgs) -> Result<()> {
     let (events, skipped) = events::read(&paths.events);
     let recent = &events[events.len().saturating_sub(LAST_EVENTS)..];
     if args.json {
-        let meta = view
-            .entry
-            .meta
-            .as_ref()
-            .ok()
-            .map(|m| serde_json::to_value(m).unwrap_or_default());
-        let paths_json: serde_json::Map<_, _> = path_lines
-            .iter()
-            .map(|(k, v)| (k.clone(), json!(v)))
-            .collect();
+        let meta = view.entry.meta.as_ref().ok().map(|m| serde_json::to_value(m).unwrap_or_default());
+        let paths_json: serde_json::Map<_, _> = path_lines.iter().map(|(k, v)| (k.clone(), json!(v))).collect();
         ctx.out.json(&json!({
             "schema_version": JSON_SCHEMA_VERSION,
             "run": views::run_json(&view),
@@ -76,23 +63,11 @@ pub fn cmd_show(ctx: &CommandContext, args: ShowArgs) -> Result<()> {
         ("runner".to_string(), meta.runner.clone()),
         (
             "runner_cmd".to_string(),
-            if meta.runner_cmd.is_empty() {
-                "(not launched)".into()
-            } else {
-                meta.runner_cmd.clone()
-            },
+            if meta.runner_cmd.is_empty() { "(not launched)".into() } else { meta.runner_cmd.clone() },
         ),
-        (
-            "branch".to_string(),
-            format!("{} (from {})", meta.branch, meta.parent_branch),
-        ),
+        ("branch".to_string(), format!("{} (from {})", meta.branch, meta.parent_branch)),
         ("created_at".to_string(), meta.created_at.clone()),
-        (
-            "session".to_string(),
-            meta.tmux_session_name
-                .clone()
-                .unwrap_or_else(|| "(none)".into()),
-        ),
+        ("session".to_string(), meta.tmux_session_name.clone().unwrap_or_else(|| "(none)".into())),
         ("status".to_string(), views::status_cell(&ctx.out, &view)),
         ("reason".to_string(), views::reason(&view)),
     ];
@@ -101,15 +76,11 @@ pub fn cmd_show(ctx: &CommandContext, args: ShowArgs) -> Result<()> {
     if !recent.is_empty() {
         ctx.out.line("events:");
         for event in recent {
-            ctx.out.line(&format!(
-                "  {}  {}  {}",
-                event.timestamp, event.event, event.data
-            ));
+            ctx.out.line(&format!("  {}  {}  {}", event.timestamp, event.event, event.data));
         }
     }
     if skipped > 0 {
-        ctx.out
-            .line(&format!("  ({skipped} unreadable event lines skipped)"));
+        ctx.out.line(&format!("  ({skipped} unreadable event lines skipped)"));
     }
     Ok(())
 }

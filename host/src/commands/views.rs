@@ -45,12 +45,8 @@ pub fn status_cell(out: &Output, view: &RunView) -> String {
         None => out.paint("broken", Style::Red),
         Some(status) => {
             let style = match status.label.as_str() {
-                l if l.starts_with("failed") || l == "worktree missing" || l == "session gone" => {
-                    Style::Red
-                }
-                l if l.starts_with("needs") || l.contains("not started") || l == "stalled" => {
-                    Style::Yellow
-                }
+                l if l.starts_with("failed") || l == "worktree missing" || l == "session gone" => Style::Red,
+                l if l.starts_with("needs") || l.contains("not started") || l == "stalled" => Style::Yellow,
                 "merged" | "archived" | "abandoned" => Style::Dim,
                 _ => Style::Green,
             };

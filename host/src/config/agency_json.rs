@@ -77,12 +77,8 @@ impl AgencyJson {
             }
             Err(e) => return Err(AgencyError::io(CODE, "cannot read agency.json", &path, e)),
         };
-        Self::parse(&text).map_err(|e| {
-            e.with_hint(format!(
-                "fix {} (see docs/config.md), then run `agency doctor`",
-                path.display()
-            ))
-        })
+        Self::parse(&text)
+            .map_err(|e| e.with_hint(format!("fix {} (see docs/config.md), then run `agency doctor`", path.display())))
     }
 
     pub fn parse(text: &str) -> Result<AgencyJson> {
@@ -100,9 +96,8 @@ impl AgencyJson {
                 if let Some(mut script) = scripts.opt_object(phase.as_str())? {
                     let path = script.req_str("path")?;
                     check_relative_path(&script, "path", &path)?;
-                    let timeout = script
-                        .opt_duration("timeout", MIN_TIMEOUT, MAX_TIMEOUT)?
-                        .unwrap_or(default_timeout(phase));
+                    let timeout =
+                        script.opt_duration("timeout", MIN_TIMEOUT, MAX_TIMEOUT)?.unwrap_or(default_timeout(phase));
                     script.finish()?;
                     config.scripts.insert(phase, ScriptConfig { path, timeout });
                 }
@@ -126,8 +121,7 @@ impl AgencyJson {
         if let Some(plugins) = root.opt_object("plugins")? {
             for (id, value) in plugins.entries() {
                 let field = plugins.child_path(id);
-                check_plugin_id(id)
-                    .map_err(|problem| invalid(CODE, FILE_NAME, &field, &problem))?;
+                check_plugin_id(id).map_err(|problem| invalid(CODE, FILE_NAME, &field, &problem))?;
                 let mut pin = Fields::new(value, &field, CODE, FILE_NAME)?;
                 let path = pin.req_str("path")?;
                 check_relative_path(&pin, "path", &path)?;
@@ -136,11 +130,7 @@ impl AgencyJson {
                     return Err(pin.error("sha256", "must be 64 hexadecimal digits"));
                 }
                 pin.finish()?;
-                config.plugins.push(PluginPin {
-                    id: id.clone(),
-                    path,
-                    sha256,
-                });
+                config.plugins.push(PluginPin { id: id.clone(), path, sha256 });
             }
         }
         root.finish()?;
@@ -154,11 +144,7 @@ impl AgencyJson {
             return steps.clone();
         }
         match self.scripts.contains_key(&phase) {
-            true => vec![StepConfig {
-                plugin: "script".into(),
-                params: Vec::new(),
-                timeout: None,
-            }],
+            true => vec![StepConfig { plugin: "script".into(), params: Vec::new(), timeout: None }],
             false => Vec::new(),
         }
     }
@@ -178,17 +164,12 @@ fn parse_step(value: &Value, path: &str) -> Result<StepConfig> {
         for (key, value) in map.entries() {
             params.push((
                 key.clone(),
-                param_text(value)
-                    .map_err(|p| invalid(CODE, FILE_NAME, &map.child_path(key), &p))?,
+                param_text(value).map_err(|p| invalid(CODE, FILE_NAME, &map.child_path(key), &p))?,
             ));
         }
     }
     step.finish()?;
-    Ok(StepConfig {
-        plugin,
-        params,
-        timeout,
-    })
+    Ok(StepConfig { plugin, params, timeout })
 }
 
 /// Parameters reach plugins as strings: numbers and booleans in JSON spelling, arrays of
@@ -199,17 +180,10 @@ fn param_text(value: &Value) -> std::result::Result<String, String> {
         Value::Bool(_) | Value::Number(_) => Ok(value.to_string()),
         Value::Array(items) => items
             .iter()
-            .map(|i| {
-                i.as_str()
-                    .map(str::to_string)
-                    .ok_or_else(|| format!("must hold only strings, found {}", kind(i)))
-            })
+            .map(|i| i.as_str().map(str::to_string).ok_or_else(|| format!("must hold only strings, found {}", kind(i))))
             .collect::<std::result::Result<Vec<_>, _>>()
             .map(|v| v.join("\n")),
-        other => Err(format!(
-            "must be a string, number, boolean or array of strings, found {}",
-            kind(other)
-        )),
+        other => Err(format!("must be a string, number, boolean or array of strings, found {}", kind(other))),
     }
 }
 
@@ -218,16 +192,8 @@ pub fn check_plugin_id(id: &str) -> std::result::Result<(), String> {
     let ok = !id.is_empty()
         && id.len() <= 64
         && id.starts_with(|c: char| c.is_ascii_lowercase() || c.is_ascii_digit())
-        && id
-            .chars()
-            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_');
-    if ok {
-        Ok(())
-    } else {
-        Err(format!(
-            "{id:?} is not a valid plugin id (use a-z, 0-9, - and _)"
-        ))
-    }
+        && id.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_');
+    if ok { Ok(()) } else { Err(format!("{id:?} is not a valid plugin id (use a-z, 0-9, - and _)")) }
 }
 
 fn check_relative_path(fields: &Fields, key: &str, path: &str) -> Result<()> {
@@ -236,16 +202,10 @@ fn check_relative_path(fields: &Fields, key: &str, path: &str) -> Result<()> {
         return Err(fields.error(key, "must not be empty"));
     }
     if p.is_absolute() {
-        return Err(fields.error(
-            key,
-            &format!("must be relative to the repository root, found absolute {path:?}"),
-        ));
+        return Err(fields.error(key, &format!("must be relative to the repository root, found absolute {path:?}")));
     }
     if p.components().any(|c| matches!(c, Component::ParentDir)) {
-        return Err(fields.error(
-            key,
-            &format!("must stay inside the repository (no `..`), found {path:?}"),
-        ));
+        return Err(fields.error(key, &format!("must stay inside the repository (no `..`), found {path:?}")));
     }
     if path.contains('\0') {
         return Err(fields.error(key, "must not contain NUL"));
@@ -274,14 +234,8 @@ mod tests {
     #[test]
     fn default_text_parses() {
         let config = AgencyJson::parse(&default_text()).unwrap();
-        assert_eq!(
-            config.scripts[&Phase::Setup].path,
-            "scripts/agency_setup.sh"
-        );
-        assert_eq!(
-            config.scripts[&Phase::Verify].timeout,
-            Duration::from_secs(1800)
-        );
+        assert_eq!(config.scripts[&Phase::Setup].path, "scripts/agency_setup.sh");
+        assert_eq!(config.scripts[&Phase::Verify].timeout, Duration::from_secs(1800));
         assert_eq!(config.steps_for(Phase::Setup)[0].plugin, "script");
     }
 
@@ -301,20 +255,16 @@ mod tests {
             error_of(r#"{"version":1,"scripts":{"setup":{"path":"/bin/sh"}}}"#)
                 .contains("`scripts.setup.path` must be relative")
         );
-        assert!(
-            error_of(r#"{"version":1,"scripts":{"setup":{"path":"../x.sh"}}}"#).contains("no `..`")
-        );
+        assert!(error_of(r#"{"version":1,"scripts":{"setup":{"path":"../x.sh"}}}"#).contains("no `..`"));
         assert!(
             error_of(r#"{"version":1,"scripts":{"setup":{"path":"a","timeout":"soon"}}}"#)
                 .contains("`scripts.setup.timeout` must be a duration")
         );
         assert!(
-            error_of(r#"{"version":1,"scripts":{"setup":{"path":"a","bogus":1}}}"#)
-                .contains("`scripts.setup.bogus`")
+            error_of(r#"{"version":1,"scripts":{"setup":{"path":"a","bogus":1}}}"#).contains("`scripts.setup.bogus`")
         );
         assert!(
-            error_of(r#"{"version":1,"steps":{"setup":[{"plugin":"Bad Id"}]}}"#)
-                .contains("`steps.setup[0].plugin`")
+            error_of(r#"{"version":1,"steps":{"setup":[{"plugin":"Bad Id"}]}}"#).contains("`steps.setup[0].plugin`")
         );
         assert!(
             error_of(r#"{"version":1,"steps":{"setup":[{"plugin":"x","params":{"k":{}}}]}}"#)
@@ -332,11 +282,7 @@ mod tests {
         let step = &config.steps_for(Phase::Setup)[0];
         assert_eq!(
             step.params,
-            vec![
-                ("files".into(), ".env\na/.env".into()),
-                ("n".into(), "3".into()),
-                ("b".into(), "true".into())
-            ]
+            vec![("files".into(), ".env\na/.env".into()), ("n".into(), "3".into()), ("b".into(), "true".into())]
         );
         assert!(config.steps_for(Phase::Verify).is_empty());
     }

@@ -19,35 +19,15 @@ pub struct Fields<'a> {
 pub type FieldResult<T> = Result<T, AgencyError>;
 
 impl<'a> Fields<'a> {
-    pub fn new(
-        value: &'a Value,
-        path: &str,
-        code: ErrorCode,
-        file: &'static str,
-    ) -> FieldResult<Fields<'a>> {
+    pub fn new(value: &'a Value, path: &str, code: ErrorCode, file: &'static str) -> FieldResult<Fields<'a>> {
         match value {
-            Value::Object(map) => Ok(Fields {
-                path: path.to_string(),
-                map,
-                seen: Vec::new(),
-                code,
-                file,
-            }),
-            other => Err(invalid(
-                code,
-                file,
-                path,
-                &format!("must be an object, found {}", kind(other)),
-            )),
+            Value::Object(map) => Ok(Fields { path: path.to_string(), map, seen: Vec::new(), code, file }),
+            other => Err(invalid(code, file, path, &format!("must be an object, found {}", kind(other)))),
         }
     }
 
     fn field(&self, key: &str) -> String {
-        if self.path.is_empty() {
-            key.to_string()
-        } else {
-            format!("{}.{key}", self.path)
-        }
+        if self.path.is_empty() { key.to_string() } else { format!("{}.{key}", self.path) }
     }
 
     pub fn error(&self, key: &str, problem: &str) -> AgencyError {
@@ -63,25 +43,19 @@ impl<'a> Fields<'a> {
         match self.get(key) {
             None => Ok(None),
             Some(Value::String(s)) => Ok(Some(s.clone())),
-            Some(other) => {
-                Err(self.error(key, &format!("must be a string, found {}", kind(other))))
-            }
+            Some(other) => Err(self.error(key, &format!("must be a string, found {}", kind(other)))),
         }
     }
 
     pub fn req_str(&mut self, key: &'a str) -> FieldResult<String> {
-        self.opt_str(key)?
-            .ok_or_else(|| self.error(key, "is required"))
+        self.opt_str(key)?.ok_or_else(|| self.error(key, "is required"))
     }
 
     pub fn opt_u64(&mut self, key: &'a str) -> FieldResult<Option<u64>> {
         match self.get(key) {
             None => Ok(None),
             Some(Value::Number(n)) if n.as_u64().is_some() => Ok(n.as_u64()),
-            Some(other) => Err(self.error(
-                key,
-                &format!("must be a non-negative integer, found {}", kind(other)),
-            )),
+            Some(other) => Err(self.error(key, &format!("must be a non-negative integer, found {}", kind(other)))),
         }
     }
 
@@ -89,10 +63,7 @@ impl<'a> Fields<'a> {
         match self.get(key) {
             None => Ok(None),
             Some(Value::Bool(b)) => Ok(Some(*b)),
-            Some(other) => Err(self.error(
-                key,
-                &format!("must be true or false, found {}", kind(other)),
-            )),
+            Some(other) => Err(self.error(key, &format!("must be true or false, found {}", kind(other)))),
         }
     }
 
@@ -100,9 +71,7 @@ impl<'a> Fields<'a> {
         match self.get(key) {
             None => Ok(None),
             Some(Value::Array(items)) => Ok(Some(items)),
-            Some(other) => {
-                Err(self.error(key, &format!("must be an array, found {}", kind(other))))
-            }
+            Some(other) => Err(self.error(key, &format!("must be an array, found {}", kind(other)))),
         }
     }
 
@@ -117,21 +86,12 @@ impl<'a> Fields<'a> {
     }
 
     /// A duration string such as `90s`, `10m` or `1h30m`, between `min` and `max`.
-    pub fn opt_duration(
-        &mut self,
-        key: &'a str,
-        min: Duration,
-        max: Duration,
-    ) -> FieldResult<Option<Duration>> {
+    pub fn opt_duration(&mut self, key: &'a str, min: Duration, max: Duration) -> FieldResult<Option<Duration>> {
         let Some(text) = self.opt_str(key)? else {
             return Ok(None);
         };
-        let d = humantime::parse_duration(&text).map_err(|_| {
-            self.error(
-                key,
-                &format!("must be a duration such as \"90s\" or \"10m\", found {text:?}"),
-            )
-        })?;
+        let d = humantime::parse_duration(&text)
+            .map_err(|_| self.error(key, &format!("must be a duration such as \"90s\" or \"10m\", found {text:?}")))?;
         if d < min || d > max {
             return Err(self.error(
                 key,
@@ -166,25 +126,15 @@ impl<'a> Fields<'a> {
     /// Reject keys that were never read.
     pub fn finish(self) -> FieldResult<()> {
         match self.map.keys().find(|k| !self.seen.contains(&k.as_str())) {
-            Some(unknown) => Err(invalid(
-                self.code,
-                self.file,
-                &self.field(unknown),
-                "is not a known field",
-            )),
+            Some(unknown) => Err(invalid(self.code, self.file, &self.field(unknown), "is not a known field")),
             None => Ok(()),
         }
     }
 }
 
 pub fn invalid(code: ErrorCode, file: &str, field: &str, problem: &str) -> AgencyError {
-    let message = if field.is_empty() {
-        format!("{file}: {problem}")
-    } else {
-        format!("{file}: `{field}` {problem}")
-    };
-    AgencyError::new(code, message)
-        .with_detail("field", if field.is_empty() { "(root)" } else { field })
+    let message = if field.is_empty() { format!("{file}: {problem}") } else { format!("{file}: `{field}` {problem}") };
+    AgencyError::new(code, message).with_detail("field", if field.is_empty() { "(root)" } else { field })
 }
 
 pub fn kind(value: &Value) -> &'static str {
@@ -210,17 +160,9 @@ mod tests {
         assert_eq!(f.req_str("a").unwrap(), "x");
         let mut nested = f.opt_object("nested").unwrap().unwrap();
         let err = nested.opt_str("b").unwrap_err();
-        assert!(
-            err.message.contains("`nested.b` must be a string"),
-            "{}",
-            err.message
-        );
+        assert!(err.message.contains("`nested.b` must be a string"), "{}", err.message);
         let _ = nested.opt_u64("b");
         let err = nested.finish().unwrap_err();
-        assert!(
-            err.message.contains("`nested.zzz` is not a known field"),
-            "{}",
-            err.message
-        );
+        assert!(err.message.contains("`nested.zzz` is not a known field"), "{}", err.message);
     }
 }

@@ -50,12 +50,7 @@ impl UserConfig {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(UserConfig::default()),
             Err(e) => return Err(AgencyError::io(CODE, "cannot read user config", &path, e)),
         };
-        Self::parse(&text).map_err(|e| {
-            e.with_hint(format!(
-                "fix or remove {} (see docs/config.md)",
-                path.display()
-            ))
-        })
+        Self::parse(&text).map_err(|e| e.with_hint(format!("fix or remove {} (see docs/config.md)", path.display())))
     }
 
     pub fn parse(text: &str) -> Result<UserConfig> {
@@ -67,10 +62,7 @@ impl UserConfig {
             Some(v) => return Err(root.error("version", &format!("must be 1, found {v}"))),
             None => return Err(root.error("version", "is required (use 1)")),
         }
-        let mut config = UserConfig {
-            from_file: true,
-            ..UserConfig::default()
-        };
+        let mut config = UserConfig { from_file: true, ..UserConfig::default() };
         if let Some(mut defaults) = root.opt_object("defaults")? {
             if let Some(runner) = defaults.opt_str("runner")? {
                 if runner.trim().is_empty() {
@@ -84,11 +76,7 @@ impl UserConfig {
         config.runners = command_map(root.opt_object("runners")?)?;
         config.editors = command_map(root.opt_object("editors")?)?;
         if let Some(mut status) = root.opt_object("status")? {
-            let stall = status.opt_duration(
-                "stall_after",
-                Duration::from_secs(10),
-                Duration::from_secs(7 * 86400),
-            )?;
+            let stall = status.opt_duration("stall_after", Duration::from_secs(10), Duration::from_secs(7 * 86400))?;
             config.stall_after = stall.unwrap_or(DEFAULT_STALL_AFTER);
             status.finish()?;
         }
@@ -109,12 +97,7 @@ fn command_map(fields: Option<Fields>) -> Result<BTreeMap<String, String>> {
                 map.insert(name.clone(), cmd.clone());
             }
             _ => {
-                return Err(invalid(
-                    CODE,
-                    FILE_NAME,
-                    &field,
-                    "must be a non-empty command string",
-                ));
+                return Err(invalid(CODE, FILE_NAME, &field, "must be a non-empty command string"));
             }
         }
     }
@@ -127,7 +110,10 @@ mod tests {
 
     #[test]
     fn parses_and_defaults() {
-        let c = UserConfig::parse(r#"{"version":1,"defaults":{"runner":"shell","editor":"code"},"runners":{"fake":"./fake-agent --fast"}}"#).unwrap();
+        let c = UserConfig::parse(
+            r#"{"version":1,"defaults":{"runner":"shell","editor":"code"},"runners":{"fake":"./fake-agent --fast"}}"#,
+        )
+        .unwrap();
         assert_eq!(c.default_runner, "shell");
         assert_eq!(c.runners["fake"], "./fake-agent --fast");
         assert_eq!(UserConfig::default().default_runner, "claude");
@@ -135,8 +121,7 @@ mod tests {
 
     #[test]
     fn rejects_unknown_keys_inside_defaults() {
-        let err = UserConfig::parse(r#"{"version":1,"defaults":{"runner":"x","model":"y"}}"#)
-            .unwrap_err();
+        let err = UserConfig::parse(r#"{"version":1,"defaults":{"runner":"x","model":"y"}}"#).unwrap_err();
         assert_eq!(err.code, ErrorCode::InvalidUserConfig);
         assert!(err.message.contains("`defaults.model`"));
         let err = UserConfig::parse(r#"{"version":1,"runners":{"x":""}}"#).unwrap_err();

@@ -37,31 +37,16 @@ pub struct DoctorReport {
 
 impl DoctorReport {
     fn ok(&mut self, name: &str, detail: impl Into<String>) {
-        self.checks.push(Check {
-            name: name.into(),
-            state: CheckState::Ok,
-            detail: detail.into(),
-            error: None,
-        });
+        self.checks.push(Check { name: name.into(), state: CheckState::Ok, detail: detail.into(), error: None });
     }
 
     fn warn(&mut self, name: &str, detail: impl Into<String>) {
-        self.checks.push(Check {
-            name: name.into(),
-            state: CheckState::Warn,
-            detail: detail.into(),
-            error: None,
-        });
+        self.checks.push(Check { name: name.into(), state: CheckState::Warn, detail: detail.into(), error: None });
     }
 
     fn fail(&mut self, name: &str, error: AgencyError) {
         let detail = error.message.clone();
-        self.checks.push(Check {
-            name: name.into(),
-            state: CheckState::Fail,
-            detail,
-            error: Some(error),
-        });
+        self.checks.push(Check { name: name.into(), state: CheckState::Fail, detail, error: Some(error) });
     }
 
     fn fact(&mut self, key: &str, value: impl Into<String>) {
@@ -85,11 +70,7 @@ pub fn doctor(env: &Env) -> DoctorReport {
     report.fact("cache_dir", env.dirs.cache.display().to_string());
     report.fact(
         "user_config",
-        if env.user.from_file {
-            "config.json".to_string()
-        } else {
-            "built-in defaults (no config.json)".to_string()
-        },
+        if env.user.from_file { "config.json".to_string() } else { "built-in defaults (no config.json)".to_string() },
     );
     report.fact("default_runner", env.user.default_runner.clone());
 
@@ -114,20 +95,11 @@ pub fn doctor(env: &Env) -> DoctorReport {
     report.fact("repo_root", repo.root.display().to_string());
     report.fact("repo_key", repo.key.clone());
     report.fact("repo_id", repo.id.clone());
-    report.fact(
-        "origin_url",
-        repo.origin_url.clone().unwrap_or_else(|| "(none)".into()),
-    );
-    report.fact(
-        "origin_host",
-        repo.origin_host().unwrap_or_else(|| "(none)".into()),
-    );
+    report.fact("origin_url", repo.origin_url.clone().unwrap_or_else(|| "(none)".into()));
+    report.fact("origin_host", repo.origin_host().unwrap_or_else(|| "(none)".into()));
     report.fact(
         "github_repo",
-        repo.github
-            .as_ref()
-            .map(|g| g.slug())
-            .unwrap_or_else(|| "(not a github.com origin)".into()),
+        repo.github.as_ref().map(|g| g.slug()).unwrap_or_else(|| "(not a github.com origin)".into()),
     );
     match git::has_commits(&repo.root) {
         Ok(true) => report.ok("repo", "has commits"),
@@ -142,11 +114,7 @@ pub fn doctor(env: &Env) -> DoctorReport {
     check_lock(env, &repo, &mut report);
 
     if report.passed() {
-        let gh_authed = report
-            .checks
-            .iter()
-            .find(|c| c.name == "gh_auth")
-            .map(|c| c.state == CheckState::Ok);
+        let gh_authed = report.checks.iter().find(|c| c.name == "gh_auth").map(|c| c.state == CheckState::Ok);
         if let Err(e) = repo_record::touch(&env.store, &repo, gh_authed) {
             report.fail("repo_record", e);
         }
@@ -160,17 +128,13 @@ fn check_gh(report: &mut DoctorReport) {
             report.ok("gh", v);
             match gh::authenticated() {
                 Ok(true) => report.ok("gh_auth", "authenticated for github.com"),
-                Ok(false) => report.warn(
-                    "gh_auth",
-                    "not authenticated: `agency push` and `merge` need `gh auth login`",
-                ),
+                Ok(false) => {
+                    report.warn("gh_auth", "not authenticated: `agency push` and `merge` need `gh auth login`")
+                }
                 Err(e) => report.warn("gh_auth", e.message),
             }
         }
-        Err(_) => report.warn(
-            "gh",
-            "not installed: `agency push` and `merge` need it (https://cli.github.com)",
-        ),
+        Err(_) => report.warn("gh", "not installed: `agency push` and `merge` need it (https://cli.github.com)"),
     }
 }
 
@@ -206,15 +170,10 @@ fn check_config(repo: &repo::Repo, report: &mut DoctorReport) {
         match std::fs::metadata(&path) {
             Ok(m) if m.is_file() && m.permissions().mode() & 0o111 != 0 => {
                 let text = std::fs::read_to_string(&path).unwrap_or_default();
-                if *phase == crate::config::Phase::Verify
-                    && text.contains(super::init::VERIFY_STUB_MARKER)
-                {
+                if *phase == crate::config::Phase::Verify && text.contains(super::init::VERIFY_STUB_MARKER) {
                     report.warn(
                         &name,
-                        format!(
-                            "{} is still the stub and always fails; replace it with your checks",
-                            script.path
-                        ),
+                        format!("{} is still the stub and always fails; replace it with your checks", script.path),
                     );
                 } else {
                     report.ok(&name, script.path.clone());
@@ -222,11 +181,8 @@ fn check_config(repo: &repo::Repo, report: &mut DoctorReport) {
             }
             Ok(_) => report.fail(
                 &name,
-                AgencyError::new(
-                    ErrorCode::InvalidAgencyJson,
-                    format!("{} is not an executable file", script.path),
-                )
-                .with_hint(format!("chmod +x {}", path.display())),
+                AgencyError::new(ErrorCode::InvalidAgencyJson, format!("{} is not an executable file", script.path))
+                    .with_hint(format!("chmod +x {}", path.display())),
             ),
             Err(_) => report.fail(
                 &name,

@@ -28,79 +28,43 @@ pub fn require_repo(env: &Env) -> Result<Located> {
 
 /// The repository, refusing agency worktrees and the data dir (for commands that create runs).
 pub fn require_main_checkout(env: &Env) -> Result<Repo> {
-    let data = env
-        .store
-        .root()
-        .canonicalize()
-        .unwrap_or_else(|_| env.store.root().to_path_buf());
-    let cwd = env.cwd.canonicalize().unwrap_or_else(|_| env.cwd.clone());
-    if cwd.starts_with(&data) {
-        return Err(inside_error(
-            &format!("inside agency's data dir ({})", data.display()),
-            None,
-        ));
-    }
     let located = require_repo(env)?;
     if located.run_id.is_some() {
-        return Err(inside_error(
-            "inside an agency worktree",
-            Some(&located.repo.root),
-        ));
+        return Err(inside_error("inside an agency worktree", Some(&located.repo.root)));
+    }
+    let data = env.store.root().canonicalize().unwrap_or_else(|_| env.store.root().to_path_buf());
+    let cwd = env.cwd.canonicalize().unwrap_or_else(|_| env.cwd.clone());
+    if cwd.starts_with(&data) {
+        return Err(inside_error(&format!("inside agency's data dir ({})", data.display()), None));
     }
     Ok(located.repo)
 }
 
 fn inside_error(what: &str, root: Option<&Path>) -> AgencyError {
     let hint = match root {
-        Some(root) => format!(
-            "cd {}   # run agency from the main checkout",
-            root.display()
-        ),
+        Some(root) => format!("cd {}   # run agency from the main checkout", root.display()),
         None => "cd into your repository's main checkout".to_string(),
     };
-    AgencyError::new(
-        ErrorCode::InsideWorktree,
-        format!("cannot start a run {what}"),
-    )
-    .with_hint(hint)
+    AgencyError::new(ErrorCode::InsideWorktree, format!("cannot start a run {what}")).with_hint(hint)
 }
 
 /// Error listing up to ten changed paths of a dirty checkout.
-pub fn dirty_error(
-    code: ErrorCode,
-    what: &str,
-    dir: &Path,
-    lines: &[String],
-    hint: String,
-) -> AgencyError {
-    let mut shown: Vec<String> = lines
-        .iter()
-        .take(10)
-        .map(|l| l.trim_start().to_string())
-        .collect();
+pub fn dirty_error(code: ErrorCode, what: &str, dir: &Path, lines: &[String], hint: String) -> AgencyError {
+    let mut shown: Vec<String> = lines.iter().take(10).map(|l| l.trim_start().to_string()).collect();
     if lines.len() > 10 {
         shown.push(format!("… and {} more", lines.len() - 10));
     }
-    AgencyError::new(
-        code,
-        format!(
-            "{what} has uncommitted changes ({} paths): {}",
-            lines.len(),
-            shown.join(", ")
-        ),
-    )
-    .with_detail("checkout", dir.display())
-    .with_hint(hint)
+    AgencyError::new(code, format!("{what} has uncommitted changes ({} paths): {}", lines.len(), shown.join(", ")))
+        .with_detail("checkout", dir.display())
+        .with_hint(hint)
 }
 
 /// Check a run can be created; establish the parent branch and the validated name.
 pub fn check(env: &Env, name: Option<&str>, parent: Option<&str>) -> Result<Gated> {
     let repo = require_main_checkout(env)?;
     if !git::has_commits(&repo.root)? {
-        return Err(
-            AgencyError::new(ErrorCode::EmptyRepo, "the repository has no commits yet")
-                .with_hint("git commit --allow-empty -m 'initial commit'"),
-        );
+        return Err(AgencyError::new(ErrorCode::EmptyRepo, "the repository has no commits yet")
+            .with_hint("git commit --allow-empty -m 'initial commit'"));
     }
     let config = AgencyJson::load(&repo.root)?;
     if let Some(name) = name {
@@ -109,17 +73,19 @@ pub fn check(env: &Env, name: Option<&str>, parent: Option<&str>) -> Result<Gate
     let parent_branch = match parent {
         Some(branch) => {
             if !git::branch_exists(&repo.root, branch)? {
-                return Err(AgencyError::new(ErrorCode::ParentBranchNotFound, format!("parent branch `{branch}` does not exist locally"))
-                    .with_hint(format!("git fetch origin {branch} && git branch {branch} origin/{branch}   # or pick another --parent")));
+                return Err(AgencyError::new(
+                    ErrorCode::ParentBranchNotFound,
+                    format!("parent branch `{branch}` does not exist locally"),
+                )
+                .with_hint(format!(
+                    "git fetch origin {branch} && git branch {branch} origin/{branch}   # or pick another --parent"
+                )));
             }
             branch.to_string()
         }
         None => git::current_branch(&repo.root)?.ok_or_else(|| {
-            AgencyError::new(
-                ErrorCode::DetachedHead,
-                "HEAD is detached, so there is no current branch to branch from",
-            )
-            .with_hint("agency run --parent main   # or check out a branch first")
+            AgencyError::new(ErrorCode::DetachedHead, "HEAD is detached, so there is no current branch to branch from")
+                .with_hint("agency run --parent main   # or check out a branch first")
         })?,
     };
     let dirty = git::status_porcelain(&repo.root)?;
@@ -129,37 +95,24 @@ pub fn check(env: &Env, name: Option<&str>, parent: Option<&str>) -> Result<Gate
             "the parent checkout",
             &repo.root,
             &dirty,
-            format!(
-                "commit or stash them first: git -C {} stash --include-untracked",
-                repo.root.display()
-            ),
+            format!("commit or stash them first: git -C {} stash --include-untracked", repo.root.display()),
         ));
     }
     if let Some(name) = name {
         ensure_name_free(env, &repo.id, name)?;
     }
-    Ok(Gated {
-        repo,
-        config,
-        parent_branch,
-        name: name.map(str::to_string),
-    })
+    Ok(Gated { repo, config, parent_branch, name: name.map(str::to_string) })
 }
 
 /// `E_NAME_EXISTS` when a live run of the repo already uses `name`.
 pub fn ensure_name_free(env: &Env, repo_id: &str, name: &str) -> Result<()> {
     let existing = runs::scan_repo(&env.store, repo_id);
-    match existing
-        .iter()
-        .find(|r| r.is_live() && r.name() == Some(name))
-    {
+    match existing.iter().find(|r| r.is_live() && r.name() == Some(name)) {
         Some(run) => Err(AgencyError::new(
             ErrorCode::NameExists,
             format!("a live run named `{name}` already exists ({})", run.run_id),
         )
-        .with_hint(format!(
-            "pick another --name, or finish that run: agency clean {name}"
-        ))),
+        .with_hint(format!("pick another --name, or finish that run: agency clean {name}"))),
         None => Ok(()),
     }
 }

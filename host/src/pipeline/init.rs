@@ -43,21 +43,10 @@ pub fn init(env: &Env, req: &InitRequest) -> Result<Vec<(String, String)>> {
         (false, _) => "created",
     };
     if !existed || req.force {
-        write_atomic_mode(&config_path, agency_json::default_text().as_bytes(), 0o644).map_err(
-            |e| {
-                AgencyError::io(
-                    ErrorCode::StoreWriteFailed,
-                    "cannot write agency.json",
-                    &config_path,
-                    e,
-                )
-            },
-        )?;
+        write_atomic_mode(&config_path, agency_json::default_text().as_bytes(), 0o644)
+            .map_err(|e| AgencyError::io(ErrorCode::StoreWriteFailed, "cannot write agency.json", &config_path, e))?;
     }
-    report.push((
-        "agency_json".into(),
-        format!("{action} {}", config_path.display()),
-    ));
+    report.push(("agency_json".into(), format!("{action} {}", config_path.display())));
 
     // Stubs for the scripts the (possibly existing) config names.
     let config = AgencyJson::load(root)?;
@@ -68,84 +57,45 @@ pub fn init(env: &Env, req: &InitRequest) -> Result<Vec<(String, String)>> {
             crate::config::Phase::Archive => ARCHIVE_STUB,
         };
         let created = write_new_executable(&root.join(&script.path), stub)?;
-        report.push((
-            format!("script_{phase}"),
-            format!(
-                "{} {}",
-                if created { "created" } else { "kept" },
-                script.path
-            ),
-        ));
+        report
+            .push((format!("script_{phase}"), format!("{} {}", if created { "created" } else { "kept" }, script.path)));
     }
 
-    let gitignore = if req.no_gitignore {
-        "skipped (--no-gitignore)".to_string()
-    } else {
-        ensure_gitignore(root)?
-    };
+    let gitignore = if req.no_gitignore { "skipped (--no-gitignore)".to_string() } else { ensure_gitignore(root)? };
     report.push(("gitignore".into(), gitignore));
 
     let protocol = root.join(PROTOCOL_FILE);
     let created = write_new(&protocol, scaffold::RUNNER_PROTOCOL, 0o644)?;
-    report.push((
-        "runner_protocol".into(),
-        format!(
-            "{} {PROTOCOL_FILE}",
-            if created { "created" } else { "kept" }
-        ),
-    ));
-    report.push((
-        "next".into(),
-        "commit these files, then: agency run --name <name>".into(),
-    ));
+    report.push(("runner_protocol".into(), format!("{} {PROTOCOL_FILE}", if created { "created" } else { "kept" })));
+    report.push(("next".into(), "commit these files, then: agency run --name <name>".into()));
     Ok(report)
 }
 
 fn write_new_executable(path: &Path, content: &str) -> Result<bool> {
     if let Some(dir) = path.parent() {
-        std::fs::create_dir_all(dir).map_err(|e| {
-            AgencyError::io(
-                ErrorCode::StoreWriteFailed,
-                "cannot create directory",
-                dir,
-                e,
-            )
-        })?;
+        std::fs::create_dir_all(dir)
+            .map_err(|e| AgencyError::io(ErrorCode::StoreWriteFailed, "cannot create directory", dir, e))?;
     }
     write_new(path, content, 0o755)
 }
 
 /// Create `path` with `content` unless it exists; true when created.
 fn write_new(path: &Path, content: &str, mode: u32) -> Result<bool> {
-    match std::fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .mode(mode)
-        .open(path)
-    {
+    match std::fs::OpenOptions::new().write(true).create_new(true).mode(mode).open(path) {
         Ok(mut file) => {
-            file.write_all(content.as_bytes()).map_err(|e| {
-                AgencyError::io(ErrorCode::StoreWriteFailed, "cannot write", path, e)
-            })?;
+            file.write_all(content.as_bytes())
+                .map_err(|e| AgencyError::io(ErrorCode::StoreWriteFailed, "cannot write", path, e))?;
             Ok(true)
         }
         Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(false),
-        Err(e) => Err(AgencyError::io(
-            ErrorCode::StoreWriteFailed,
-            "cannot create",
-            path,
-            e,
-        )),
+        Err(e) => Err(AgencyError::io(ErrorCode::StoreWriteFailed, "cannot create", path, e)),
     }
 }
 
 fn ensure_gitignore(root: &Path) -> Result<String> {
     let path = root.join(".gitignore");
     let current = std::fs::read_to_string(&path).unwrap_or_default();
-    if current
-        .lines()
-        .any(|l| matches!(l.trim(), ".agency/" | "/.agency/" | ".agency" | "/.agency"))
-    {
+    if current.lines().any(|l| matches!(l.trim(), ".agency/" | "/.agency/" | ".agency" | "/.agency")) {
         return Ok("already ignores .agency/".into());
     }
     let mut text = current;
@@ -153,13 +103,7 @@ fn ensure_gitignore(root: &Path) -> Result<String> {
         text.push('\n');
     }
     text.push_str(".agency/\n");
-    write_atomic_mode(&path, text.as_bytes(), 0o644).map_err(|e| {
-        AgencyError::io(
-            ErrorCode::StoreWriteFailed,
-            "cannot write .gitignore",
-            &path,
-            e,
-        )
-    })?;
+    write_atomic_mode(&path, text.as_bytes(), 0o644)
+        .map_err(|e| AgencyError::io(ErrorCode::StoreWriteFailed, "cannot write .gitignore", &path, e))?;
     Ok("added .agency/".into())
 }

@@ -9,9 +9,7 @@ pub const MAX_NAME_LEN: usize = 40;
 pub fn validate_name(name: &str) -> Result<()> {
     let valid = !name.is_empty()
         && name.len() <= MAX_NAME_LEN
-        && name
-            .chars()
-            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+        && name.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
         && !name.starts_with('-')
         && !name.ends_with('-')
         && !name.contains("--");
@@ -64,12 +62,7 @@ pub fn new_run_id() -> String {
     if getrandom::fill(&mut bytes).is_err() {
         bytes = (std::process::id() as u16).to_be_bytes();
     }
-    format!(
-        "{}-{:02x}{:02x}",
-        crate::store::time::run_id_stamp(crate::store::time::now()),
-        bytes[0],
-        bytes[1]
-    )
+    format!("{}-{:02x}{:02x}", crate::store::time::run_id_stamp(crate::store::time::now()), bytes[0], bytes[1])
 }
 
 /// The random part of a run id (`20261125164441-1a2b` → `1a2b`).
@@ -92,11 +85,7 @@ mod tests {
             assert!(validate_name(ok).is_ok(), "{ok}");
         }
         for bad in ["", "-a", "a-", "A", "a b", "a--b", "ü", &"a".repeat(41)] {
-            assert_eq!(
-                validate_name(bad).unwrap_err().code,
-                ErrorCode::InvalidName,
-                "{bad}"
-            );
+            assert_eq!(validate_name(bad).unwrap_err().code, ErrorCode::InvalidName, "{bad}");
         }
     }
 
@@ -105,20 +94,10 @@ mod tests {
         assert_eq!(slugify("Fix the Login bug!"), "fix-the-login-bug");
         assert_eq!(slugify("  ---  "), "");
         assert_eq!(derive_name(Some("Fix it"), "1a2b", |_| false), "fix-it");
-        assert_eq!(
-            derive_name(Some("Fix it"), "1a2b", |n| n == "fix-it"),
-            "fix-it-1a2b"
-        );
+        assert_eq!(derive_name(Some("Fix it"), "1a2b", |n| n == "fix-it"), "fix-it-1a2b");
         assert_eq!(derive_name(None, "1a2b", |_| false), "run-1a2b");
         assert_eq!(derive_name(Some("!!!"), "1a2b", |_| false), "run-1a2b");
-        assert!(
-            validate_name(&derive_name(
-                Some(&"Long title ".repeat(10)),
-                "1a2b",
-                |_| true
-            ))
-            .is_ok()
-        );
+        assert!(validate_name(&derive_name(Some(&"Long title ".repeat(10)), "1a2b", |_| true)).is_ok());
     }
 
     #[test]

@@ -30,9 +30,7 @@ pub fn scope(env: &Env, all_repos: bool) -> Result<Scope> {
         return Ok(Scope::AllRepos);
     }
     Ok(match repo::locate(&env.cwd, &env.store)? {
-        Some(located) => Scope::Repo {
-            repo_id: located.repo.id,
-        },
+        Some(located) => Scope::Repo { repo_id: located.repo.id },
         None => Scope::AllRepos,
     })
 }
@@ -51,10 +49,7 @@ pub fn list(env: &Env, scope: &Scope, include_archived: bool) -> Result<Vec<RunV
         .filter(|e| include_archived || !e.meta.as_ref().is_ok_and(|m| m.is_archived()))
         .collect();
     let alive = live_sessions(&entries)?;
-    Ok(entries
-        .into_iter()
-        .map(|entry| view(entry, &alive))
-        .collect())
+    Ok(entries.into_iter().map(|entry| view(entry, &alive)).collect())
 }
 
 /// Resolve `<ref>`: within the current repository first, then across all repositories.
@@ -80,11 +75,8 @@ pub fn show(env: &Env, reference: &str) -> Result<RunView> {
 
 /// Session name → alive, from one `tmux list-panes -a` (skipped when no run has a session).
 fn live_sessions(entries: &[RunEntry]) -> Result<HashMap<String, bool>> {
-    let any_session = entries.iter().any(|e| {
-        e.meta
-            .as_ref()
-            .is_ok_and(|m| m.tmux_session_name.is_some() && !m.is_archived())
-    });
+    let any_session =
+        entries.iter().any(|e| e.meta.as_ref().is_ok_and(|m| m.tmux_session_name.is_some() && !m.is_archived()));
     if !any_session {
         return Ok(HashMap::new());
     }
@@ -97,10 +89,7 @@ fn view(entry: RunEntry, alive: &HashMap<String, bool>) -> RunView {
     let status = entry.meta.as_ref().ok().map(|meta| {
         let signals = Signals {
             worktree_exists: std::path::Path::new(&meta.worktree_path).is_dir(),
-            session_alive: meta
-                .tmux_session_name
-                .as_ref()
-                .is_some_and(|s| alive.contains_key(s)),
+            session_alive: meta.tmux_session_name.as_ref().is_some_and(|s| alive.contains_key(s)),
         };
         status::derive(meta, &signals)
     });

@@ -38,33 +38,17 @@ pub fn create(env: &Env, req: &RunRequest) -> Result<Created> {
     let started = Instant::now();
     let gated = gates::check(env, req.name.as_deref(), req.parent.as_deref())?;
     let gates_ms = started.elapsed().as_millis() as u64;
-    let runner = req
-        .runner
-        .clone()
-        .unwrap_or_else(|| env.user.default_runner.clone());
+    let runner = req.runner.clone().unwrap_or_else(|| env.user.default_runner.clone());
 
     let lock = env.lock_repo(&gated.repo.id)?;
     // Identity and creation of the run dir under the lock, so names and ids stay unique.
     let (run_id, name) = claim_run_dir(env, &gated, req)?;
     let record = RunRecord::new(env, &gated.repo.id, &run_id);
-    let title = req
-        .title
-        .clone()
-        .filter(|t| !t.trim().is_empty())
-        .unwrap_or_else(|| name.clone());
+    let title = req.title.clone().filter(|t| !t.trim().is_empty()).unwrap_or_else(|| name.clone());
     record.event("run_started", json!({ "command": env.command_line, "name": name, "title": title, "runner": runner, "parent_branch": gated.parent_branch }))?;
-    record.event(
-        "step_finished",
-        json!({ "step": "gates", "duration_ms": gates_ms }),
-    )?;
-    record.event(
-        "step_finished",
-        json!({ "step": "identity", "duration_ms": 0 }),
-    )?;
-    record.event(
-        "step_finished",
-        json!({ "step": "run_dir", "duration_ms": 0 }),
-    )?;
+    record.event("step_finished", json!({ "step": "gates", "duration_ms": gates_ms }))?;
+    record.event("step_finished", json!({ "step": "identity", "duration_ms": 0 }))?;
+    record.event("step_finished", json!({ "step": "run_dir", "duration_ms": 0 }))?;
     super::fault::after("run_dir");
 
     let branch = names::branch_name(&name, &run_id);
@@ -107,16 +91,10 @@ pub fn create(env: &Env, req: &RunRequest) -> Result<Created> {
     drop(lock);
 
     let common_dir = git::common_dir(&gated.repo.root)?;
-    record.step("scaffold", || {
-        scaffold::scaffold(&worktree, &common_dir, &title, &initial.created_at)
-    })?;
-    let meta = meta::read(&record.paths.meta).map_err(|b| {
-        AgencyError::internal(format!("meta.json unreadable right after writing: {b}"))
-    })?;
-    Ok(Created {
-        meta,
-        paths: record.paths,
-    })
+    record.step("scaffold", || scaffold::scaffold(&worktree, &common_dir, &title, &initial.created_at))?;
+    let meta = meta::read(&record.paths.meta)
+        .map_err(|b| AgencyError::internal(format!("meta.json unreadable right after writing: {b}")))?;
+    Ok(Created { meta, paths: record.paths })
 }
 
 /// Pick a run id and name and create the run dir exclusively (`E_RUN_DIR_EXISTS` is never
@@ -137,21 +115,14 @@ fn claim_run_dir(env: &Env, gated: &Gated, req: &RunRequest) -> Result<(String, 
                 gates::ensure_name_free(env, &gated.repo.id, candidate).is_err()
             }),
         };
-        if pinned.is_none()
-            && git::branch_exists(&gated.repo.root, &names::branch_name(&name, &run_id))?
-        {
+        if pinned.is_none() && git::branch_exists(&gated.repo.root, &names::branch_name(&name, &run_id))? {
             continue;
         }
         let paths = env.store.run_paths(&gated.repo.id, &run_id);
         match std::fs::create_dir(&paths.dir) {
             Ok(()) => {
                 std::fs::create_dir(&paths.logs).map_err(|e| {
-                    AgencyError::io(
-                        ErrorCode::RunDirCreateFailed,
-                        "cannot create the run's logs dir",
-                        &paths.logs,
-                        e,
-                    )
+                    AgencyError::io(ErrorCode::RunDirCreateFailed, "cannot create the run's logs dir", &paths.logs, e)
                 })?;
                 return Ok((run_id, name));
             }
@@ -185,11 +156,5 @@ fn claim_run_dir(env: &Env, gated: &Gated, req: &RunRequest) -> Result<(String, 
 
 /// Tests pin the run id (`AGENCY_TEST_RUN_ID`) to exercise collisions; test builds only.
 fn pinned_run_id() -> Option<String> {
-    if cfg!(feature = "test-hooks") {
-        std::env::var("AGENCY_TEST_RUN_ID")
-            .ok()
-            .filter(|s| !s.is_empty())
-    } else {
-        None
-    }
+    if cfg!(feature = "test-hooks") { std::env::var("AGENCY_TEST_RUN_ID").ok().filter(|s| !s.is_empty()) } else { None }
 }

@@ -12,8 +12,7 @@ pub const RUNNER_PROTOCOL: &str = include_str!("../../assets/runner-protocol.md"
 
 /// Summary of the status file written by the scaffold; status derivation treats a file that
 /// still says this as "no report yet", so a new run never reads as working forever.
-pub const STATUS_TEMPLATE_SUMMARY: &str =
-    "agency scaffold: the agent has not reported a status yet";
+pub const STATUS_TEMPLATE_SUMMARY: &str = "agency scaffold: the agent has not reported a status yet";
 
 pub fn report_template(title: &str) -> String {
     format!(
@@ -22,12 +21,7 @@ pub fn report_template(title: &str) -> String {
 }
 
 /// Create the scaffold in `worktree`. Existing files are kept.
-pub fn scaffold(
-    worktree: &Path,
-    git_common_dir: &Path,
-    title: &str,
-    created_at: &str,
-) -> Result<()> {
+pub fn scaffold(worktree: &Path, git_common_dir: &Path, title: &str, created_at: &str) -> Result<()> {
     let base = worktree.join(".agency");
     for sub in ["out", "tmp", "state"] {
         let dir = base.join(sub);
@@ -41,23 +35,14 @@ pub fn scaffold(
         "updated_at": created_at,
         "summary": STATUS_TEMPLATE_SUMMARY,
     });
-    write_new(
-        &base.join("state").join("runner_status.json"),
-        &format!("{status:#}\n"),
-    )?;
+    write_new(&base.join("state").join("runner_status.json"), &format!("{status:#}\n"))?;
     exclude_scaffold(git_common_dir)
 }
 
 fn write_new(path: &Path, content: &str) -> Result<()> {
     use std::io::Write;
-    match std::fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .open(path)
-    {
-        Ok(mut file) => file
-            .write_all(content.as_bytes())
-            .map_err(|e| err("cannot write", path, e)),
+    match std::fs::OpenOptions::new().write(true).create_new(true).open(path) {
+        Ok(mut file) => file.write_all(content.as_bytes()).map_err(|e| err("cannot write", path, e)),
         Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
         Err(e) => Err(err("cannot create", path, e)),
     }
@@ -68,10 +53,7 @@ fn exclude_scaffold(git_common_dir: &Path) -> Result<()> {
     let info = git_common_dir.join("info");
     let exclude = info.join("exclude");
     let current = std::fs::read_to_string(&exclude).unwrap_or_default();
-    if current
-        .lines()
-        .any(|l| matches!(l.trim(), ".agency/" | "/.agency/" | ".agency"))
-    {
+    if current.lines().any(|l| matches!(l.trim(), ".agency/" | "/.agency/" | ".agency")) {
         return Ok(());
     }
     std::fs::create_dir_all(&info).map_err(|e| err("cannot create", &info, e))?;
@@ -85,10 +67,5 @@ fn exclude_scaffold(git_common_dir: &Path) -> Result<()> {
 }
 
 fn err(what: &str, path: &Path, e: std::io::Error) -> AgencyError {
-    AgencyError::io(
-        ErrorCode::StoreWriteFailed,
-        &format!("{what} the worktree scaffold"),
-        path,
-        e,
-    )
+    AgencyError::io(ErrorCode::StoreWriteFailed, &format!("{what} the worktree scaffold"), path, e)
 }

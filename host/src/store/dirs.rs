@@ -31,10 +31,7 @@ impl Dirs {
         };
         Ok(Dirs {
             data: pick("AGENCY_DATA_DIR", project.as_ref().map(|p| p.data_dir()))?,
-            config: pick(
-                "AGENCY_CONFIG_DIR",
-                project.as_ref().map(|p| p.config_dir()),
-            )?,
+            config: pick("AGENCY_CONFIG_DIR", project.as_ref().map(|p| p.config_dir()))?,
             cache: pick("AGENCY_CACHE_DIR", project.as_ref().map(|p| p.cache_dir()))?,
         })
     }
@@ -43,16 +40,8 @@ impl Dirs {
 /// Create `dir` (and parents) with private permissions, or explain why not.
 pub fn ensure_dir(dir: &Path) -> Result<()> {
     use std::os::unix::fs::DirBuilderExt;
-    std::fs::DirBuilder::new()
-        .recursive(true)
-        .mode(0o700)
-        .create(dir)
-        .map_err(|e| {
-            AgencyError::io(ErrorCode::DirNotWritable, "cannot create directory", dir, e).with_hint(
-                format!(
-                    "check the permissions of {} or point AGENCY_DATA_DIR elsewhere",
-                    dir.display()
-                ),
-            )
-        })
+    std::fs::DirBuilder::new().recursive(true).mode(0o700).create(dir).map_err(|e| {
+        AgencyError::io(ErrorCode::DirNotWritable, "cannot create directory", dir, e)
+            .with_hint(format!("check the permissions of {} or point AGENCY_DATA_DIR elsewhere", dir.display()))
+    })
 }

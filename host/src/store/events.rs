@@ -39,8 +39,7 @@ impl Event {
 
 /// Append one event as one line.
 pub fn append(path: &Path, event: &Event) -> Result<()> {
-    let mut line = serde_json::to_vec(event)
-        .map_err(|e| AgencyError::internal(format!("cannot encode event: {e}")))?;
+    let mut line = serde_json::to_vec(event).map_err(|e| AgencyError::internal(format!("cannot encode event: {e}")))?;
     line.push(b'\n');
     std::fs::OpenOptions::new()
         .create(true)
@@ -48,14 +47,7 @@ pub fn append(path: &Path, event: &Event) -> Result<()> {
         .mode(0o600)
         .open(path)
         .and_then(|mut f| f.write_all(&line))
-        .map_err(|e| {
-            AgencyError::io(
-                ErrorCode::StoreWriteFailed,
-                "cannot append to events.jsonl",
-                path,
-                e,
-            )
-        })
+        .map_err(|e| AgencyError::io(ErrorCode::StoreWriteFailed, "cannot append to events.jsonl", path, e))
 }
 
 /// All readable events plus the number of lines that could not be parsed.
@@ -80,17 +72,8 @@ mod tests {
     fn torn_last_line_is_skipped() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("events.jsonl");
-        append(
-            &path,
-            &Event::new("r", "x", "run_started", serde_json::json!({"a": 1})),
-        )
-        .unwrap();
-        std::fs::OpenOptions::new()
-            .append(true)
-            .open(&path)
-            .unwrap()
-            .write_all(b"{\"schema_ver")
-            .unwrap();
+        append(&path, &Event::new("r", "x", "run_started", serde_json::json!({"a": 1}))).unwrap();
+        std::fs::OpenOptions::new().append(true).open(&path).unwrap().write_all(b"{\"schema_ver").unwrap();
         let (events, skipped) = read(&path);
         assert_eq!(events.len(), 1);
         assert_eq!(events[0].event, "run_started");

@@ -61,14 +61,7 @@ impl RepoLock {
             .truncate(false)
             .mode(0o600)
             .open(path)
-            .map_err(|e| {
-                AgencyError::io(
-                    ErrorCode::DirNotWritable,
-                    "cannot open the repo lock file",
-                    path,
-                    e,
-                )
-            })?;
+            .map_err(|e| AgencyError::io(ErrorCode::DirNotWritable, "cannot open the repo lock file", path, e))?;
         let started = Instant::now();
         let mut told = false;
         let mut pause = Duration::from_millis(5);
@@ -89,12 +82,7 @@ impl RepoLock {
                     pause = (pause * 2).min(Duration::from_millis(100));
                 }
                 Err(TryLockError::Error(e)) => {
-                    return Err(AgencyError::io(
-                        ErrorCode::DirNotWritable,
-                        "cannot lock the repo lock file",
-                        path,
-                        e,
-                    ));
+                    return Err(AgencyError::io(ErrorCode::DirNotWritable, "cannot lock the repo lock file", path, e));
                 }
             }
         }
@@ -104,22 +92,12 @@ impl RepoLock {
             command: command.to_string(),
         };
         let content = serde_json::to_vec(&holder).unwrap_or_default();
-        let written = file
-            .set_len(0)
-            .and_then(|_| file.seek(SeekFrom::Start(0)))
-            .and_then(|_| file.write_all(&content));
+        let written =
+            file.set_len(0).and_then(|_| file.seek(SeekFrom::Start(0))).and_then(|_| file.write_all(&content));
         if let Err(e) = written {
-            return Err(AgencyError::io(
-                ErrorCode::DirNotWritable,
-                "cannot write the repo lock file",
-                path,
-                e,
-            ));
+            return Err(AgencyError::io(ErrorCode::DirNotWritable, "cannot write the repo lock file", path, e));
         }
-        Ok(RepoLock {
-            file,
-            path: path.to_path_buf(),
-        })
+        Ok(RepoLock { file, path: path.to_path_buf() })
     }
 
     pub fn path(&self) -> &Path {
@@ -146,9 +124,12 @@ fn locked_error(path: &Path, holder: Option<&Holder>, bound: Duration) -> Agency
     let who = holder.map_or("another agency process".to_string(), |h| {
         format!("pid {} (`{}`, since {})", h.pid, h.command, h.started_at)
     });
-    AgencyError::new(ErrorCode::RepoLocked, format!("repository is locked by {who}; gave up after {}", humantime::format_duration(bound)))
-        .with_detail("lock", path.display())
-        .with_hint("wait for that command to finish, or raise AGENCY_LOCK_TIMEOUT (e.g. AGENCY_LOCK_TIMEOUT=10m)")
+    AgencyError::new(
+        ErrorCode::RepoLocked,
+        format!("repository is locked by {who}; gave up after {}", humantime::format_duration(bound)),
+    )
+    .with_detail("lock", path.display())
+    .with_hint("wait for that command to finish, or raise AGENCY_LOCK_TIMEOUT (e.g. AGENCY_LOCK_TIMEOUT=10m)")
 }
 
 /// Inspect a lock without waiting (for `doctor` and `repair`).
@@ -196,37 +177,22 @@ mod tests {
     fn second_acquire_waits_then_fails_with_holder() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("lock");
-        let _held = RepoLock::acquire(&path, "agency run --name a", Duration::from_secs(1), |_| {})
-            .unwrap();
+        let _held = RepoLock::acquire(&path, "agency run --name a", Duration::from_secs(1), |_| {}).unwrap();
         // flock locks belong to the open file description, so a second open in the same
         // process contends like another process would.
-        let err = RepoLock::acquire(
-            &path,
-            "agency run --name b",
-            Duration::from_millis(50),
-            |_| {},
-        )
-        .unwrap_err();
+        let err = RepoLock::acquire(&path, "agency run --name b", Duration::from_millis(50), |_| {}).unwrap_err();
         assert_eq!(err.code, ErrorCode::RepoLocked);
-        assert!(
-            err.message.contains("agency run --name a"),
-            "{}",
-            err.message
-        );
+        assert!(err.message.contains("agency run --name a"), "{}", err.message);
     }
 
     #[test]
     fn dead_holder_content_is_stale_and_does_not_block() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("lock");
-        std::fs::write(
-            &path,
-            r#"{"pid":999999999,"started_at":"2026-01-01T00:00:00Z","command":"agency run"}"#,
-        )
-        .unwrap();
+        std::fs::write(&path, r#"{"pid":999999999,"started_at":"2026-01-01T00:00:00Z","command":"agency run"}"#)
+            .unwrap();
         assert!(matches!(inspect(&path), LockState::Stale(h) if h.pid == 999999999));
-        let lock =
-            RepoLock::acquire(&path, "agency run", Duration::from_millis(50), |_| {}).unwrap();
+        let lock = RepoLock::acquire(&path, "agency run", Duration::from_millis(50), |_| {}).unwrap();
         drop(lock);
         assert_eq!(inspect(&path), LockState::Free);
     }

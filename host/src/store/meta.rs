@@ -152,10 +152,7 @@ fn is_false(b: &bool) -> bool {
 impl RunMeta {
     /// Title for display: `title`, else `name`.
     pub fn display_title(&self) -> &str {
-        self.title
-            .as_deref()
-            .filter(|t| !t.is_empty())
-            .unwrap_or(&self.name)
+        self.title.as_deref().filter(|t| !t.is_empty()).unwrap_or(&self.name)
     }
 
     pub fn flags(&self) -> Flags {
@@ -167,9 +164,7 @@ impl RunMeta {
     }
 
     pub fn is_archived(&self) -> bool {
-        self.archive
-            .as_ref()
-            .is_some_and(|a| a.archived_at.is_some())
+        self.archive.as_ref().is_some_and(|a| a.archived_at.is_some())
     }
 
     pub fn pipeline_mut(&mut self) -> &mut Pipeline {
@@ -182,12 +177,7 @@ impl RunMeta {
             self.run_id = run_id_from_dir.to_string();
         }
         if self.name.is_empty() {
-            self.name = match self
-                .title
-                .as_deref()
-                .map(crate::pipeline::names::slugify)
-                .filter(|s| !s.is_empty())
-            {
+            self.name = match self.title.as_deref().map(crate::pipeline::names::slugify).filter(|s| !s.is_empty()) {
                 Some(slug) => slug,
                 None => self
                     .branch
@@ -214,10 +204,9 @@ impl std::fmt::Display for Broken {
             Broken::Missing => write!(f, "meta.json is missing"),
             Broken::Unreadable(e) => write!(f, "meta.json is unreadable: {e}"),
             Broken::Invalid(e) => write!(f, "meta.json is not valid: {e}"),
-            Broken::UnsupportedSchema(v) => write!(
-                f,
-                "meta.json has schema_version {v:?}, newer than this agency understands"
-            ),
+            Broken::UnsupportedSchema(v) => {
+                write!(f, "meta.json has schema_version {v:?}, newer than this agency understands")
+            }
         }
     }
 }
@@ -229,16 +218,12 @@ pub fn read(path: &Path) -> std::result::Result<RunMeta, Broken> {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Err(Broken::Missing),
         Err(e) => return Err(Broken::Unreadable(e.to_string())),
     };
-    let mut meta: RunMeta =
-        serde_json::from_slice(&bytes).map_err(|e| Broken::Invalid(e.to_string()))?;
+    let mut meta: RunMeta = serde_json::from_slice(&bytes).map_err(|e| Broken::Invalid(e.to_string()))?;
     if meta.schema_version.split('.').next() != Some("1") {
         return Err(Broken::UnsupportedSchema(meta.schema_version));
     }
-    let dir_name = path
-        .parent()
-        .and_then(|p| p.file_name())
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
+    let dir_name =
+        path.parent().and_then(|p| p.file_name()).map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
     meta.normalize(&dir_name);
     Ok(meta)
 }
@@ -246,13 +231,8 @@ pub fn read(path: &Path) -> std::result::Result<RunMeta, Broken> {
 /// Atomically write `meta.json`.
 pub fn write(path: &Path, meta: &RunMeta) -> Result<()> {
     write_json_atomic(path, meta).map_err(|e| {
-        AgencyError::io(
-            ErrorCode::MetaWriteFailed,
-            "cannot write meta.json atomically",
-            path,
-            e,
-        )
-        .with_hint("check free space and permissions of the data dir (agency doctor shows it)")
+        AgencyError::io(ErrorCode::MetaWriteFailed, "cannot write meta.json atomically", path, e)
+            .with_hint("check free space and permissions of the data dir (agency doctor shows it)")
     })
 }
 
@@ -304,11 +284,7 @@ mod tests {
         assert_eq!(read(&path), Err(Broken::Missing));
         std::fs::write(&path, "{\"schema_version\":\"1.0\",\"run_").unwrap();
         assert!(matches!(read(&path), Err(Broken::Invalid(_))));
-        std::fs::write(
-            &path,
-            r#"{"schema_version":"2.0","run_id":"x","repo_id":"r"}"#,
-        )
-        .unwrap();
+        std::fs::write(&path, r#"{"schema_version":"2.0","run_id":"x","repo_id":"r"}"#).unwrap();
         assert!(matches!(read(&path), Err(Broken::UnsupportedSchema(_))));
     }
 }

@@ -62,12 +62,7 @@ fn read_json<T: for<'de> Deserialize<'de>>(path: &Path) -> Option<T> {
 }
 
 fn write_error(path: &Path, e: std::io::Error) -> AgencyError {
-    AgencyError::io(
-        ErrorCode::StoreWriteFailed,
-        "cannot write repo record",
-        path,
-        e,
-    )
+    AgencyError::io(ErrorCode::StoreWriteFailed, "cannot write repo record", path, e)
 }
 
 pub fn read_record(store: &Store, repo_id: &str) -> Option<RepoRecord> {
@@ -80,10 +75,8 @@ pub fn touch(store: &Store, repo: &Repo, gh_authed: Option<bool>) -> Result<()> 
     let root = repo.root.display().to_string();
     let path = store.repo_json_path(&repo.id);
     crate::store::dirs::ensure_dir(&store.repo_dir(&repo.id))?;
-    let mut record: RepoRecord = read_json(&path).unwrap_or_else(|| RepoRecord {
-        created_at: now.clone(),
-        ..Default::default()
-    });
+    let mut record: RepoRecord =
+        read_json(&path).unwrap_or_else(|| RepoRecord { created_at: now.clone(), ..Default::default() });
     record.schema_version = SCHEMA_VERSION.to_string();
     record.repo_key = repo.key.clone();
     record.repo_id = repo.id.clone();
@@ -92,17 +85,10 @@ pub fn touch(store: &Store, repo: &Repo, gh_authed: Option<bool>) -> Result<()> 
     record.origin_present = repo.origin_url.is_some();
     record.origin_url = repo.origin_url.clone().unwrap_or_default();
     record.origin_host = repo.origin_host().unwrap_or_default();
-    record
-        .capabilities
-        .insert("github_origin".into(), Value::Bool(repo.github.is_some()));
-    record.capabilities.insert(
-        "origin_host".into(),
-        Value::String(record.origin_host.clone()),
-    );
+    record.capabilities.insert("github_origin".into(), Value::Bool(repo.github.is_some()));
+    record.capabilities.insert("origin_host".into(), Value::String(record.origin_host.clone()));
     if let Some(authed) = gh_authed {
-        record
-            .capabilities
-            .insert("gh_authed".into(), Value::Bool(authed));
+        record.capabilities.insert("gh_authed".into(), Value::Bool(authed));
     }
     record.updated_at = now.clone();
     write_json_atomic(&path, &record).map_err(|e| write_error(&path, e))?;
@@ -117,11 +103,8 @@ pub fn touch(store: &Store, repo: &Repo, gh_authed: Option<bool>) -> Result<()> 
     )?;
     let mut index: RepoIndex = read_json(&index_path).unwrap_or_default();
     index.schema_version = SCHEMA_VERSION.to_string();
-    let mut entry: IndexEntry = index
-        .repos
-        .get(&repo.key)
-        .and_then(|v| serde_json::from_value(v.clone()).ok())
-        .unwrap_or_default();
+    let mut entry: IndexEntry =
+        index.repos.get(&repo.key).and_then(|v| serde_json::from_value(v.clone()).ok()).unwrap_or_default();
     entry.repo_id = repo.id.clone();
     entry.paths.retain(|p| p != &root);
     entry.paths.insert(0, root);

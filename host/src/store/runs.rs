@@ -28,30 +28,20 @@ impl RunEntry {
 
     /// The record, or `E_RUN_BROKEN` with the fix.
     pub fn meta_or_broken(&self) -> Result<&RunMeta> {
-        self.meta
-            .as_ref()
-            .map_err(|broken| broken_error(self, broken))
+        self.meta.as_ref().map_err(|broken| broken_error(self, broken))
     }
 
     pub fn load(store: &Store, repo_id: &str, run_id: &str) -> RunEntry {
         let paths = store.run_paths(repo_id, run_id);
         let meta = meta::read(&paths.meta);
-        RunEntry {
-            repo_id: repo_id.to_string(),
-            run_id: run_id.to_string(),
-            paths,
-            meta,
-        }
+        RunEntry { repo_id: repo_id.to_string(), run_id: run_id.to_string(), paths, meta }
     }
 }
 
 pub fn broken_error(entry: &RunEntry, broken: &Broken) -> AgencyError {
-    AgencyError::new(
-        ErrorCode::RunBroken,
-        format!("run {} is broken: {broken}", entry.run_id),
-    )
-    .with_detail("run_dir", entry.paths.dir.display())
-    .with_hint("agency repair --dry-run   # shows how the run will be reconciled")
+    AgencyError::new(ErrorCode::RunBroken, format!("run {} is broken: {broken}", entry.run_id))
+        .with_detail("run_dir", entry.paths.dir.display())
+        .with_hint("agency repair --dry-run   # shows how the run will be reconciled")
 }
 
 fn dir_names(dir: &std::path::Path) -> Vec<String> {
@@ -67,10 +57,8 @@ fn dir_names(dir: &std::path::Path) -> Vec<String> {
 
 /// Runs of one repository, newest first.
 pub fn scan_repo(store: &Store, repo_id: &str) -> Vec<RunEntry> {
-    let mut runs: Vec<RunEntry> = dir_names(&store.runs_dir(repo_id))
-        .into_iter()
-        .map(|run_id| RunEntry::load(store, repo_id, &run_id))
-        .collect();
+    let mut runs: Vec<RunEntry> =
+        dir_names(&store.runs_dir(repo_id)).into_iter().map(|run_id| RunEntry::load(store, repo_id, &run_id)).collect();
     runs.sort_by(|a, b| b.run_id.cmp(&a.run_id));
     runs
 }
@@ -84,10 +72,7 @@ pub fn repo_ids(store: &Store) -> Vec<String> {
 
 /// Runs of all repositories, newest first.
 pub fn scan_all(store: &Store) -> Vec<RunEntry> {
-    let mut runs: Vec<RunEntry> = repo_ids(store)
-        .iter()
-        .flat_map(|id| scan_repo(store, id))
-        .collect();
+    let mut runs: Vec<RunEntry> = repo_ids(store).iter().flat_map(|id| scan_repo(store, id)).collect();
     runs.sort_by(|a, b| b.run_id.cmp(&a.run_id));
     runs
 }
@@ -99,10 +84,7 @@ pub fn resolve<'a>(runs: &'a [RunEntry], reference: &str) -> Result<&'a RunEntry
         return Err(AgencyError::new(ErrorCode::Usage, "empty run reference")
             .with_hint("agency ls   # lists run names and ids"));
     }
-    let by_name: Vec<&RunEntry> = runs
-        .iter()
-        .filter(|r| r.is_live() && r.name() == Some(reference))
-        .collect();
+    let by_name: Vec<&RunEntry> = runs.iter().filter(|r| r.is_live() && r.name() == Some(reference)).collect();
     match by_name.as_slice() {
         [one] => return Ok(one),
         [] => {}
@@ -111,33 +93,21 @@ pub fn resolve<'a>(runs: &'a [RunEntry], reference: &str) -> Result<&'a RunEntry
     if let Some(exact) = runs.iter().find(|r| r.run_id == reference) {
         return Ok(exact);
     }
-    let by_prefix: Vec<&RunEntry> = runs
-        .iter()
-        .filter(|r| r.run_id.starts_with(reference))
-        .collect();
+    let by_prefix: Vec<&RunEntry> = runs.iter().filter(|r| r.run_id.starts_with(reference)).collect();
     match by_prefix.as_slice() {
         [one] => Ok(one),
-        [] => Err(AgencyError::new(
-            ErrorCode::RunNotFound,
-            format!("no run matches `{reference}`"),
-        )
-        .with_hint("agency ls --all   # lists every run with its name and id")),
+        [] => Err(AgencyError::new(ErrorCode::RunNotFound, format!("no run matches `{reference}`"))
+            .with_hint("agency ls --all   # lists every run with its name and id")),
         many => Err(ambiguous(reference, many)),
     }
 }
 
 fn ambiguous(reference: &str, candidates: &[&RunEntry]) -> AgencyError {
-    let list: Vec<String> = candidates
-        .iter()
-        .map(|r| format!("{} ({})", r.run_id, r.name().unwrap_or("broken")))
-        .collect();
+    let list: Vec<String> =
+        candidates.iter().map(|r| format!("{} ({})", r.run_id, r.name().unwrap_or("broken"))).collect();
     AgencyError::new(
         ErrorCode::RunIdAmbiguous,
-        format!(
-            "`{reference}` matches {} runs: {}",
-            candidates.len(),
-            list.join(", ")
-        ),
+        format!("`{reference}` matches {} runs: {}", candidates.len(), list.join(", ")),
     )
     .with_hint("give the full run id, or enough of it to be unique")
 }
@@ -147,24 +117,12 @@ mod tests {
     use super::*;
 
     fn entry(run_id: &str, name: &str, archived: bool) -> RunEntry {
-        let mut m = RunMeta {
-            run_id: run_id.into(),
-            name: name.into(),
-            schema_version: "1.0".into(),
-            ..Default::default()
-        };
+        let mut m =
+            RunMeta { run_id: run_id.into(), name: name.into(), schema_version: "1.0".into(), ..Default::default() };
         if archived {
-            m.archive = Some(meta::Archive {
-                archived_at: Some("2026-01-01T00:00:00Z".into()),
-                ..Default::default()
-            });
+            m.archive = Some(meta::Archive { archived_at: Some("2026-01-01T00:00:00Z".into()), ..Default::default() });
         }
-        RunEntry {
-            repo_id: "r".into(),
-            run_id: run_id.into(),
-            paths: RunPaths::new(run_id.into()),
-            meta: Ok(m),
-        }
+        RunEntry { repo_id: "r".into(), run_id: run_id.into(), paths: RunPaths::new(run_id.into()), meta: Ok(m) }
     }
 
     #[test]
@@ -174,38 +132,20 @@ mod tests {
             entry("20260101000000-bbbb", "feat", true),
             entry("20260101000000-cccc", "20260101", false),
         ];
-        assert_eq!(
-            resolve(&runs, "feat").unwrap().run_id,
-            "20260102000000-aaaa"
-        );
-        assert_eq!(
-            resolve(&runs, "20260101000000-bbbb").unwrap().run_id,
-            "20260101000000-bbbb"
-        );
+        assert_eq!(resolve(&runs, "feat").unwrap().run_id, "20260102000000-aaaa");
+        assert_eq!(resolve(&runs, "20260101000000-bbbb").unwrap().run_id, "20260101000000-bbbb");
         // a live name wins over an id prefix
-        assert_eq!(
-            resolve(&runs, "20260101").unwrap().run_id,
-            "20260101000000-cccc"
-        );
-        assert_eq!(
-            resolve(&runs, "20260102").unwrap().run_id,
-            "20260102000000-aaaa"
-        );
+        assert_eq!(resolve(&runs, "20260101").unwrap().run_id, "20260101000000-cccc");
+        assert_eq!(resolve(&runs, "20260102").unwrap().run_id, "20260102000000-aaaa");
         let err = resolve(&runs, "2026010").unwrap_err();
         assert_eq!(err.code, ErrorCode::RunIdAmbiguous);
         assert!(err.message.contains("20260101000000-bbbb"));
-        assert_eq!(
-            resolve(&runs, "nope").unwrap_err().code,
-            ErrorCode::RunNotFound
-        );
+        assert_eq!(resolve(&runs, "nope").unwrap_err().code, ErrorCode::RunNotFound);
     }
 
     #[test]
     fn archived_names_do_not_resolve_by_name() {
         let runs = vec![entry("20260101000000-bbbb", "old", true)];
-        assert_eq!(
-            resolve(&runs, "old").unwrap_err().code,
-            ErrorCode::RunNotFound
-        );
+        assert_eq!(resolve(&runs, "old").unwrap_err().code, ErrorCode::RunNotFound);
     }
 }

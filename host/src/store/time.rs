@@ -12,12 +12,8 @@ pub fn now() -> OffsetDateTime {
 
 /// RFC 3339 UTC, whole seconds.
 pub fn rfc3339(t: OffsetDateTime) -> String {
-    let t = t
-        .to_offset(time::UtcOffset::UTC)
-        .replace_nanosecond(0)
-        .unwrap_or(t);
-    t.format(&Rfc3339)
-        .unwrap_or_else(|_| t.unix_timestamp().to_string())
+    let t = t.to_offset(time::UtcOffset::UTC).replace_nanosecond(0).unwrap_or(t);
+    t.format(&Rfc3339).unwrap_or_else(|_| t.unix_timestamp().to_string())
 }
 
 pub fn now_rfc3339() -> String {
@@ -31,9 +27,7 @@ pub fn parse_rfc3339(s: &str) -> Option<OffsetDateTime> {
 /// `yyyymmddhhmmss` in UTC, the first half of a run id.
 pub fn run_id_stamp(t: OffsetDateTime) -> String {
     let fmt = format_description!("[year][month][day][hour][minute][second]");
-    t.to_offset(time::UtcOffset::UTC)
-        .format(&fmt)
-        .unwrap_or_default()
+    t.to_offset(time::UtcOffset::UTC).format(&fmt).unwrap_or_default()
 }
 
 /// `850ms`, `12s`, `3m05s`, `2h07m`.
@@ -67,12 +61,7 @@ mod tests {
         let t = time::macros::datetime!(2026-11-25 16:44:41.123 UTC);
         assert_eq!(rfc3339(t), "2026-11-25T16:44:41Z");
         assert_eq!(run_id_stamp(t), "20261125164441");
-        assert_eq!(
-            parse_rfc3339("2026-11-25T16:44:41Z")
-                .map(rfc3339)
-                .as_deref(),
-            Some("2026-11-25T16:44:41Z")
-        );
+        assert_eq!(parse_rfc3339("2026-11-25T16:44:41Z").map(rfc3339).as_deref(), Some("2026-11-25T16:44:41Z"));
     }
 
     #[test]

@@ -1,0 +1,206 @@
+//! [`TestEnv`]: one isolated world per test. The binary runs with a cleared environment, a temp
+//! `HOME`, `AGENCY_*_DIR` inside the temp dir, its own tmux server (`AGENCY_TMUX_SOCKET`) and a
+//! fake-bin dir first on `PATH`. Compiled plugins are cached in one dir shared by all tests.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+static COUNTER: AtomicUsize = AtomicUsize::new(0);
+
+pub struct TestEnv {
+    pub dir: tempfile::TempDir,
+    pub home: PathBuf,
+    pub data: PathBuf,
+    pub config: PathBuf,
+    pub cache: PathBuf,
+    pub bin: PathBuf,
+    pub socket: String,
+    pub extra_env: Vec<(String, String)>,
+}
+
+/// What one invocation of agency produced.
+#[derive(Debug)]
+pub struct Outcome {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl Outcome {
+    /// Assert success and return stdout.
+    #[track_caller]
+    pub fn ok(&self) -> &str {
+        assert_eq!(self.code, 0, "expected success\nstdout:\n{}\nstderr:\n{}", self.stdout, self.stderr);
+        &self.stdout
+    }
+
+    /// Assert failure with exit status 1 (2 for usage) and an error report on stderr that
+    /// starts with `error_code: <code>` followed by the `error:` line. Only status lines printed
+    /// while the command worked (such as "waiting for the repository lock") may precede it.
+    #[track_caller]
+    pub fn err(&self, code: &str) -> &str {
+        let lines: Vec<&str> = self.stderr.lines().collect();
+        let at = lines.iter().position(|l| l.starts_with("error_code: "));
+        let context = format!("stdout:\n{}\nstderr:\n{}", self.stdout, self.stderr);
+        let at = at.unwrap_or_else(|| panic!("no error_code line\n{context}"));
+        assert_eq!(lines[at], format!("error_code: {code}"), "{context}");
+        assert_eq!(lines.iter().filter(|l| l.starts_with("error_code: ")).count(), 1, "error printed once\n{context}");
+        assert!(lines.get(at + 1).is_some_and(|l| l.starts_with("error: ")), "message line\n{context}");
+        let status = if code == "E_USAGE" { 2 } else { 1 };
+        assert_eq!(self.code, status, "exit status for {code}\n{context}");
+        &self.stderr
+    }
+
+    /// `key: value` lines of stdout.
+    pub fn value(&self, key: &str) -> Option<String> {
+        let prefix = format!("{key}: ");
+        self.stdout.lines().find_map(|l| l.strip_prefix(&prefix)).map(str::to_string)
+    }
+
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::from_str(&self.stdout).unwrap_or_else(|e| panic!("stdout is not JSON ({e}):\n{}", self.stdout))
+    }
+}
+
+pub fn agency_bin() -> PathBuf {
+    PathBuf::from(env!("CARGO_BIN_EXE_agency"))
+}
+
+/// One plugin compile cache for the whole test binary (debug Cranelift is slow).
+pub fn shared_cache() -> PathBuf {
+    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("agency-test-cache");
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+impl TestEnv {
+    pub fn new() -> TestEnv {
+        let dir = tempfile::Builder::new().prefix("agency-test-").tempdir().unwrap();
+        let root = dir.path().canonicalize().unwrap();
+        let n = COUNTER.fetch_add(1, Ordering::SeqCst);
+        let env = TestEnv {
+            home: root.join("home"),
+            data: root.join("data"),
+            config: root.join("config"),
+            cache: shared_cache(),
+            bin: root.join("bin"),
+            socket: format!("agency-test-{}-{n}", std::process::id()),
+            extra_env: Vec::new(),
+            dir,
+        };
+        for d in [&env.home, &env.config, &env.bin] {
+            std::fs::create_dir_all(d).unwrap();
+        }
+        std::fs::write(
+            env.home.join(".gitconfig"),
+            "[user]\n\tname = Agency Test\n\temail = test@agency.invalid\n[init]\n\tdefaultBranch = main\n[advice]\n\tdetachedHead = false\n",
+        )
+        .unwrap();
+        env.write_user_config(r#"{"version": 1, "defaults": {"runner": "shell"}}"#);
+        env
+    }
+
+    pub fn root(&self) -> PathBuf {
+        self.dir.path().canonicalize().unwrap()
+    }
+
+    pub fn write_user_config(&self, text: &str) {
+        std::fs::write(self.config.join("config.json"), text).unwrap();
+    }
+
+    pub fn set_env(&mut self, key: &str, value: &str) {
+        self.extra_env.push((key.to_string(), value.to_string()));
+    }
+
+    /// The environment every child (agency, git, tmux) gets.
+    pub fn vars(&self) -> Vec<(String, String)> {
+        let path = format!("{}:{}", self.bin.display(), std::env::var("PATH").unwrap_or_default());
+        let mut vars = vec![
+            ("HOME".into(), self.home.display().to_string()),
+            ("PATH".into(), path),
+            ("LANG".into(), "C.UTF-8".into()),
+            ("SHELL".into(), "/bin/sh".into()),
+            ("TERM".into(), "xterm-256color".into()),
+            ("USER".into(), "agency-test".into()),
+            ("NO_COLOR".into(), "1".into()),
+            ("GIT_CONFIG_NOSYSTEM".into(), "1".into()),
+            ("AGENCY_DATA_DIR".into(), self.data.display().to_string()),
+            ("AGENCY_CONFIG_DIR".into(), self.config.display().to_string()),
+            ("AGENCY_CACHE_DIR".into(), self.cache.display().to_string()),
+            ("AGENCY_TMUX_SOCKET".into(), self.socket.clone()),
+        ];
+        vars.extend(self.extra_env.iter().cloned());
+        vars
+    }
+
+    pub fn command(&self, program: impl AsRef<std::ffi::OsStr>, cwd: &Path) -> Command {
+        let mut cmd = Command::new(program);
+        cmd.env_clear().envs(self.vars()).current_dir(cwd).stdin(Stdio::null());
+        cmd
+    }
+
+    /// Run agency in `cwd`.
+    pub fn agency(&self, cwd: &Path, args: &[&str]) -> Outcome {
+        self.agency_with(cwd, args, &[])
+    }
+
+    /// Run agency in `cwd` with extra environment variables.
+    pub fn agency_with(&self, cwd: &Path, args: &[&str], env: &[(&str, &str)]) -> Outcome {
+        let mut cmd = self.command(agency_bin(), cwd);
+        cmd.args(args).envs(env.iter().copied());
+        let out = cmd.output().expect("run agency");
+        Outcome {
+            code: out.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        }
+    }
+
+    /// Run a program (git, tmux, sh) in the test's environment and return stdout; panics on failure.
+    #[track_caller]
+    pub fn sh(&self, cwd: &Path, script: &str) -> String {
+        let out = self.command("sh", cwd).args(["-c", script]).output().unwrap();
+        assert!(out.status.success(), "`{script}` failed:\n{}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    /// `tmux -L <socket> …` for this test.
+    pub fn tmux(&self, args: &[&str]) -> std::process::Output {
+        let mut cmd = self.command("tmux", &self.root());
+        cmd.arg("-L").arg(&self.socket).args(args);
+        cmd.output().unwrap()
+    }
+
+    /// Put an executable script named `name` first on the test's PATH.
+    pub fn fake_bin(&self, name: &str, script: &str) -> PathBuf {
+        use std::os::unix::fs::PermissionsExt;
+        let path = self.bin.join(name);
+        std::fs::write(&path, script).unwrap();
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
+        path
+    }
+
+    /// Run directories that exist in the data dir (any repo).
+    pub fn run_dirs(&self) -> Vec<PathBuf> {
+        let mut dirs = Vec::new();
+        let Ok(repos) = std::fs::read_dir(self.data.join("repos")) else { return dirs };
+        for repo in repos.flatten() {
+            if let Ok(runs) = std::fs::read_dir(repo.path().join("runs")) {
+                dirs.extend(runs.flatten().map(|r| r.path()).filter(|p| p.is_dir()));
+            }
+        }
+        dirs.sort();
+        dirs
+    }
+
+    pub fn meta(&self, run_dir: &Path) -> serde_json::Value {
+        serde_json::from_slice(&std::fs::read(run_dir.join("meta.json")).unwrap()).unwrap()
+    }
+}
+
+impl Drop for TestEnv {
+    fn drop(&mut self) {
+        let _ = Command::new("tmux").args(["-L", &self.socket, "kill-server"]).stderr(Stdio::null()).status();
+    }
+}

@@ -1,0 +1,63 @@
+//! Docs kept honest: `docs/errors.md` lists exactly the error codes the binary knows, and
+//! `docs/cli.md` is the current `--help` of every command (regenerate with
+//! `UPDATE_DOCS=1 cargo test -p agency --test cli test_docs`).
+
+use std::path::PathBuf;
+
+use agency::error::ErrorCode;
+
+use crate::common::TestEnv;
+
+fn docs_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..").join("docs")
+}
+
+/// Compare a generated doc with the committed one; `UPDATE_DOCS=1` rewrites it.
+fn check_doc(name: &str, generated: &str) {
+    let path = docs_dir().join(name);
+    if std::env::var_os("UPDATE_DOCS").is_some() {
+        std::fs::write(&path, generated).unwrap();
+    }
+    let current = std::fs::read_to_string(&path).unwrap_or_default();
+    assert!(current == generated, "docs/{name} is out of date: run UPDATE_DOCS=1 cargo test -p agency --test cli test_docs");
+}
+
+#[test]
+fn error_list_matches_the_code() {
+    let mut text = String::from(include_str!("../../docs/errors.head.md"));
+    text.push_str("| code | exit | meaning |\n|---|---|---|\n");
+    for code in ErrorCode::ALL {
+        text.push_str(&format!("| `{}` | {} | {} |\n", code.as_str(), code.exit_status(), code.description()));
+    }
+    check_doc("errors.md", &text);
+}
+
+fn command_names() -> Vec<String> {
+    use clap::CommandFactory;
+    let cli = agency::cli::Cli::command();
+    let mut names = Vec::new();
+    for sub in cli.get_subcommands() {
+        names.push(sub.get_name().to_string());
+        for nested in sub.get_subcommands() {
+            names.push(format!("{} {}", sub.get_name(), nested.get_name()));
+        }
+    }
+    names
+}
+
+#[test]
+fn cli_reference_is_current() {
+    let env = TestEnv::new();
+    let mut text =
+        String::from("# Command reference\n\nGenerated from `agency <command> --help`; a test keeps it current.\n\n");
+    let mut sections = vec![String::new()];
+    sections.extend(command_names());
+    for name in sections {
+        let mut args: Vec<&str> = name.split_whitespace().collect();
+        args.push("--help");
+        let out = env.agency(&env.root(), &args);
+        let title = if name.is_empty() { "agency".to_string() } else { format!("agency {name}") };
+        text.push_str(&format!("## {title}\n\n```text\n{}```\n\n", out.ok()));
+    }
+    check_doc("cli.md", &text);
+}

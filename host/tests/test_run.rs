@@ -1,0 +1,111 @@
+//! `agency run` up to a ready worktree: the record (every meta.json field), events for each
+//! step, the worktree on its branch, the `.agency/` scaffold, and derived names.
+
+use std::path::PathBuf;
+
+use crate::common::TestEnv;
+
+#[test]
+fn run_creates_worktree_record_events_and_scaffold() {
+    let env = TestEnv::new();
+    let repo = env.repo("r");
+    let out = env.agency(&repo, &["run", "--detached", "--name", "feat", "--title", "Add the feature"]);
+    out.ok();
+    let run_id = out.value("run_id").unwrap();
+    let worktree = PathBuf::from(out.value("worktree").unwrap());
+    let run_dirs = env.run_dirs();
+    assert_eq!(run_dirs.len(), 1);
+    let run_dir = &run_dirs[0];
+    assert!(run_dir.ends_with(&run_id));
+    assert!(run_dir.join("logs").is_dir());
+
+    let meta = env.meta(run_dir);
+    assert_eq!(meta["schema_version"], "1.0");
+    assert_eq!(meta["run_id"], run_id.as_str());
+    assert_eq!(meta["name"], "feat");
+    assert_eq!(meta["title"], "Add the feature");
+    assert_eq!(meta["runner"], "shell");
+    assert_eq!(meta["parent_branch"], "main");
+    let short = run_id.rsplit('-').next().unwrap();
+    assert_eq!(meta["branch"], format!("agency/feat-{short}"));
+    assert_eq!(meta["worktree_path"], worktree.display().to_string());
+    assert_eq!(meta["repo_id"].as_str().unwrap().len(), 16);
+    assert!(meta["created_at"].as_str().unwrap().ends_with('Z'));
+    assert!(meta.get("runner_cmd").is_some());
+    // run_id = <UTC yyyymmddhhmmss>-<4 hex>
+    let (stamp, hex) = run_id.split_once('-').unwrap();
+    assert!(stamp.len() == 14 && stamp.chars().all(|c| c.is_ascii_digit()), "{run_id}");
+    assert!(hex.len() == 4 && hex.chars().all(|c| c.is_ascii_hexdigit()), "{run_id}");
+
+    // The worktree is on the run's branch, from the parent.
+    assert_eq!(env.sh(&worktree, "git rev-parse --abbrev-ref HEAD").trim(), format!("agency/feat-{short}"));
+    assert_eq!(env.sh(&worktree, "git rev-parse HEAD"), env.sh(&repo, "git rev-parse main"));
+    for path in [
+        ".agency/out",
+        ".agency/tmp",
+        ".agency/state",
+        ".agency/report.md",
+        ".agency/PROTOCOL.md",
+        ".agency/state/runner_status.json",
+    ] {
+        assert!(worktree.join(path).exists(), "{path}");
+    }
+    assert_eq!(env.sh(&worktree, "git status --porcelain"), "", "the scaffold is not a change");
+
+    let events = std::fs::read_to_string(run_dir.join("events.jsonl")).unwrap();
+    let parsed: Vec<serde_json::Value> = events.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert_eq!(parsed[0]["event"], "run_started");
+    let steps: Vec<&str> =
+        parsed.iter().filter(|e| e["event"] == "step_finished").map(|e| e["data"]["step"].as_str().unwrap()).collect();
+    for step in ["gates", "identity", "run_dir", "worktree", "meta", "scaffold"] {
+        assert!(steps.contains(&step), "missing step {step} in {steps:?}");
+    }
+    for e in &parsed {
+        assert_eq!(e["schema_version"], "1.0");
+        assert_eq!(e["run_id"], run_id.as_str());
+        assert_eq!(e["repo_id"], meta["repo_id"]);
+    }
+
+    // repo records exist after a run
+    let repo_id = meta["repo_id"].as_str().unwrap();
+    assert!(env.data.join("repos").join(repo_id).join("repo.json").is_file());
+    let index: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(env.data.join("repo_index.json")).unwrap()).unwrap();
+    assert!(index["repos"].as_object().unwrap().values().any(|v| v["repo_id"] == repo_id));
+}
+
+#[test]
+fn title_defaults_to_name_and_name_derives_from_title() {
+    let env = TestEnv::new();
+    let repo = env.repo("r");
+    let named = env.agency(&repo, &["run", "--detached", "--name", "plain"]);
+    let meta = env.meta(&env.run_dirs()[0]);
+    assert_eq!(meta["title"], "plain");
+    named.ok();
+
+    let from_title = env.agency(&repo, &["run", "--detached", "--title", "Fix the Login Bug!"]);
+    assert_eq!(from_title.value("name").as_deref(), Some("fix-the-login-bug"));
+    // The same title again gets the short id appended instead of failing.
+    let again = env.agency(&repo, &["run", "--detached", "--title", "Fix the Login Bug!"]);
+    let name = again.value("name").unwrap();
+    assert!(name.starts_with("fix-the-login-bug-") && name.len() == "fix-the-login-bug-".len() + 4, "{name}");
+    let anonymous = env.agency(&repo, &["run", "--detached"]);
+    assert!(anonymous.value("name").unwrap().starts_with("run-"));
+}
+
+#[test]
+fn ls_and_show_report_created_not_started() {
+    let env = TestEnv::new();
+    let repo = env.repo("r");
+    env.agency(&repo, &["run", "--detached", "--name", "one"]).ok();
+    let ls = env.agency(&repo, &["ls"]);
+    let line = ls.ok().lines().find(|l| l.starts_with("one ")).unwrap().to_string();
+    assert!(line.contains("created, not started"), "{line}");
+    let json = env.agency(&repo, &["ls", "--json"]).json();
+    assert_eq!(json["schema_version"], "1.0");
+    assert_eq!(json["runs"][0]["name"], "one");
+    assert_eq!(json["runs"][0]["status"]["runtime"], "not_started");
+    let show = env.agency(&repo, &["show", "one", "--json"]).json();
+    assert_eq!(show["run"]["name"], "one");
+    assert!(show["events"].as_array().unwrap().len() >= 6);
+}
