@@ -22,6 +22,7 @@ pub mod error;
 pub mod gh;
 pub mod git;
 pub mod pipeline;
+pub mod plugin;
 pub mod process;
 pub mod repo;
 pub mod status;

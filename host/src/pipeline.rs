@@ -8,19 +8,23 @@
 pub mod doctor;
 pub mod gates;
 pub mod init;
+pub mod launch;
 pub mod names;
+pub mod plugins;
 pub mod query;
 pub mod run;
 pub mod scaffold;
+pub mod steps;
 
 use serde_json::{Value, json};
-use std::cell::RefCell;
+use std::cell::{OnceCell, RefCell};
 use std::collections::HashSet;
 use std::path::PathBuf;
 use std::time::Instant;
 
 use crate::config::UserConfig;
 use crate::error::{AgencyError, Result};
+use crate::plugin::PluginHost;
 use crate::store::events::{self, Event};
 use crate::store::lock::{self, RepoLock};
 use crate::store::meta::{self, RunMeta};
@@ -58,6 +62,8 @@ pub struct Env {
     pub assume_yes: bool,
     /// Repo locks this process holds, so nested record writes do not wait on themselves.
     held_locks: RefCell<HashSet<String>>,
+    /// The plugin host, created on first use (`path`, `ls` without live sessions never do).
+    plugins: OnceCell<PluginHost>,
 }
 
 /// A held repo lock; re-entrant within one process.
@@ -85,7 +91,21 @@ impl Env {
         assume_yes: bool,
     ) -> Env {
         let store = Store::new(dirs.data.clone());
-        Env { dirs, store, user, cwd, command_line, ui, assume_yes, held_locks: RefCell::new(HashSet::new()) }
+        Env {
+            dirs,
+            store,
+            user,
+            cwd,
+            command_line,
+            ui,
+            assume_yes,
+            held_locks: RefCell::new(HashSet::new()),
+            plugins: OnceCell::new(),
+        }
+    }
+
+    pub fn plugins(&self) -> &PluginHost {
+        self.plugins.get_or_init(|| PluginHost::new(&self.dirs))
     }
 
     /// Take the per-repo lock, telling the user after a second of waiting who holds it.

@@ -19,7 +19,10 @@ fn check_doc(name: &str, generated: &str) {
         std::fs::write(&path, generated).unwrap();
     }
     let current = std::fs::read_to_string(&path).unwrap_or_default();
-    assert!(current == generated, "docs/{name} is out of date: run UPDATE_DOCS=1 cargo test -p agency --test cli test_docs");
+    assert!(
+        current == generated,
+        "docs/{name} is out of date: run UPDATE_DOCS=1 cargo test -p agency --test cli test_docs"
+    );
 }
 
 #[test]

@@ -5,6 +5,7 @@ use clap::Args;
 use crate::cli::CommandContext;
 use crate::error::Result;
 use crate::pipeline::run::{self, RunRequest};
+use crate::tmux;
 
 /// Create an isolated run: a worktree on its own branch, a record, setup, and the agent in tmux
 #[derive(Debug, Args)]
@@ -24,10 +25,10 @@ pub struct RunArgs {
     /// Task for the agent
     #[arg(long)]
     prompt: Option<String>,
-    /// Run the agent without a TUI (requires --prompt)
+    /// Run the agent without a TUI, output to logs/runner.log (requires --prompt)
     #[arg(long, requires = "prompt")]
     headless: bool,
-    /// Do not attach to the session (default when stdout is not a terminal)
+    /// Do not attach to the session (the default when not on a terminal)
     #[arg(long)]
     detached: bool,
 }
@@ -41,15 +42,23 @@ pub fn cmd_run(ctx: &CommandContext, args: RunArgs) -> Result<()> {
         prompt: args.prompt,
         headless: args.headless,
     };
-    let created = run::create(&ctx.env, &request)?;
-    let meta = &created.meta;
+    let started = run::run(&ctx.env, &request)?;
+    let meta = &started.meta;
+    let session = meta.tmux_session_name.clone().unwrap_or_default();
     ctx.out.key_values(&[
         ("run_id".into(), meta.run_id.clone()),
         ("name".into(), meta.name.clone()),
         ("branch".into(), meta.branch.clone()),
         ("worktree".into(), meta.worktree_path.clone()),
-        ("status".into(), "created, not started".into()),
+        ("setup".into(), started.setup.summary.clone()),
+        ("session".into(), session.clone()),
+        ("runner_cmd".into(), meta.runner_cmd.clone()),
     ]);
-    let _ = args.detached;
+    let attach = !args.detached && !args.headless && ctx.out.stdin_tty && ctx.out.stderr_tty;
+    if attach {
+        tmux::attach(&session)?;
+    } else {
+        ctx.out.status(&format!("attach with: agency attach {}", meta.name));
+    }
     Ok(())
 }

@@ -1,14 +1,19 @@
 //! `agency run`, as named steps: gates → identity → run_dir → worktree → meta → scaffold →
-//! setup → launch. Steps 3–5 (and the final uniqueness check) run under the repo lock; nothing
-//! slow (setup scripts, plugin calls, prompts) ever does.
+//! setup → launch. The gates include loading and authorizing the runner and setup plugins, so
+//! a missing grant creates nothing. Steps 3–5 (and the final uniqueness check) run under the
+//! repo lock; nothing slow (setup scripts, plugin calls, prompts) ever does.
 
 use serde_json::json;
 use std::time::Instant;
 
 use super::gates::{self, Gated};
-use super::{Env, RunRecord, names, scaffold};
+use super::plugins;
+use super::steps::{self, PhaseReport};
+use super::{Env, RunRecord, launch, names, scaffold};
+use crate::config::Phase;
 use crate::error::{AgencyError, ErrorCode, Result};
 use crate::git;
+use crate::plugin::api::{Mode, PlanRequest};
 use crate::store::meta::{self, RunMeta};
 use crate::store::{RunPaths, repo_record, time};
 
@@ -30,23 +35,88 @@ pub struct Created {
     pub paths: RunPaths,
 }
 
+/// A run that went through the whole pipeline.
+#[derive(Debug, Clone)]
+pub struct Started {
+    pub meta: RunMeta,
+    pub paths: RunPaths,
+    pub setup: PhaseReport,
+}
+
+/// The whole pipeline: gates (with plugins), creation, setup, launch.
+pub fn run(env: &Env, req: &RunRequest) -> Result<Started> {
+    let gated = gates::check(env, req.name.as_deref(), req.parent.as_deref())?;
+    let project = (gated.repo.root.as_path(), &gated.config);
+    let runner_name = req.runner.clone().unwrap_or_else(|| env.user.default_runner.clone());
+    let runner = plugins::runner(env, &runner_name, Some(project))?;
+    let setup_steps = plugins::steps(env, &gated.config.steps_for(Phase::Setup), project)?;
+
+    let created = create_gated(env, &gated, req, &runner_name)?;
+    let record = RunRecord::new(env, &created.meta.repo_id, &created.meta.run_id);
+    let setup = record
+        .step("setup", || steps::run_phase(env, &record, &created.meta, project, Phase::Setup, setup_steps, None));
+    let setup = match setup {
+        Ok(report) if report.ok => {
+            record.update_meta(|m| {
+                m.setup = Some(report.record());
+                m.plugins.insert("setup".into(), serde_json::to_value(&report.provenance).unwrap_or_default());
+            })?;
+            report
+        }
+        outcome => return Err(setup_failed(&record, &created.meta.name, outcome)),
+    };
+    let request =
+        PlanRequest { mode: if req.headless { Mode::Headless } else { Mode::Interactive }, prompt: req.prompt.clone() };
+    let meta = record.update_meta(|_| {})?;
+    let launched = record.step("launch", || launch::launch(env, &record, &meta, &gated.repo.root, &runner, &request));
+    let meta = launched.inspect_err(|_| {
+        let _ = record.update_meta(|m| {
+            let flags = m.flags_mut();
+            flags.needs_attention = true;
+            flags.needs_attention_reason = Some("launch_failed".into());
+        });
+    })?;
+    Ok(Started { meta, paths: created.paths, setup })
+}
+
+/// Record a failed setup (flag, step record) and turn it into the error the user sees.
+fn setup_failed(record: &RunRecord, name: &str, outcome: Result<PhaseReport>) -> AgencyError {
+    let report = outcome.as_ref().ok().cloned();
+    let _ = record.update_meta(|m| {
+        let flags = m.flags_mut();
+        flags.setup_failed = true;
+        flags.needs_attention = true;
+        flags.needs_attention_reason = Some("setup_failed".into());
+        if let Some(report) = &report {
+            m.setup = Some(report.record());
+            m.plugins.insert("setup".into(), serde_json::to_value(&report.provenance).unwrap_or_default());
+        }
+    });
+    let err = match outcome {
+        Ok(report) => report.failure(name),
+        Err(err) => err,
+    };
+    let hint = format!(
+        "agency logs {name} setup   # the worktree is kept; fix and `agency resume {name}` to start the agent anyway"
+    );
+    err.with_hint(hint)
+}
+
 /// How many fresh run ids to try when one collides (same second, same random suffix).
 const ID_ATTEMPTS: usize = 8;
 
-/// Steps 1–6. Returns once the worktree is scaffolded; setup and launch follow.
-pub fn create(env: &Env, req: &RunRequest) -> Result<Created> {
+/// Steps 2–6 after the gates passed. Returns once the worktree is scaffolded.
+fn create_gated(env: &Env, gated: &Gated, req: &RunRequest, runner: &str) -> Result<Created> {
     let started = Instant::now();
-    let gated = gates::check(env, req.name.as_deref(), req.parent.as_deref())?;
-    let gates_ms = started.elapsed().as_millis() as u64;
-    let runner = req.runner.clone().unwrap_or_else(|| env.user.default_runner.clone());
+    let runner = runner.to_string();
 
     let lock = env.lock_repo(&gated.repo.id)?;
     // Identity and creation of the run dir under the lock, so names and ids stay unique.
-    let (run_id, name) = claim_run_dir(env, &gated, req)?;
+    let (run_id, name) = claim_run_dir(env, gated, req)?;
     let record = RunRecord::new(env, &gated.repo.id, &run_id);
     let title = req.title.clone().filter(|t| !t.trim().is_empty()).unwrap_or_else(|| name.clone());
     record.event("run_started", json!({ "command": env.command_line, "name": name, "title": title, "runner": runner, "parent_branch": gated.parent_branch }))?;
-    record.event("step_finished", json!({ "step": "gates", "duration_ms": gates_ms }))?;
+    record.event("step_finished", json!({ "step": "gates", "duration_ms": started.elapsed().as_millis() as u64 }))?;
     record.event("step_finished", json!({ "step": "identity", "duration_ms": 0 }))?;
     record.event("step_finished", json!({ "step": "run_dir", "duration_ms": 0 }))?;
     super::fault::after("run_dir");

@@ -1,0 +1,75 @@
+//! Builds the built-in plugins (the `plugins/` guest workspace) for `wasm32-wasip2` and
+//! generates `builtin_plugins.rs`, which embeds them with `include_bytes!`. The guest build
+//! uses its own target dir so it never waits on the outer cargo's lock. Test fixtures from
+//! `plugins/fixtures/` are built too, and their directory is exported to the tests as
+//! `AGENCY_FIXTURES_DIR`; they are never embedded.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+/// (plugin id, cargo package) of every built-in plugin.
+const BUILTINS: &[(&str, &str)] = &[
+    ("script", "agency-step-script"),
+    ("copy-files", "agency-step-copy-files"),
+    ("claude", "agency-runner-claude"),
+    ("codex", "agency-runner-codex"),
+    ("command", "agency-runner-command"),
+    ("shell", "agency-runner-shell"),
+];
+
+fn main() {
+    let manifest_dir = PathBuf::from(std::env::var("CARGO_MANIFEST_DIR").unwrap());
+    let root = manifest_dir.parent().unwrap().to_path_buf();
+    let plugins = root.join("plugins");
+    for watched in
+        ["Cargo.toml", "Cargo.lock", "sdk", "script", "copy-files", "claude", "codex", "command", "shell", "fixtures"]
+    {
+        println!("cargo:rerun-if-changed={}", plugins.join(watched).display());
+    }
+    println!("cargo:rerun-if-changed={}", root.join("wit").display());
+
+    let target_dir = std::env::var_os("CARGO_TARGET_DIR").map(PathBuf::from).unwrap_or_else(|| root.join("target"));
+    let guest_target = target_dir.join("wasm-plugins");
+    build_guests(&plugins, &guest_target);
+
+    let out = guest_target.join("wasm32-wasip2").join("release");
+    let mut code =
+        String::from("/// Built-in plugins: (id, component bytes).\npub const BUILTINS: &[(&str, &[u8])] = &[\n");
+    for (id, package) in BUILTINS {
+        let file = out.join(format!("{}.wasm", package.replace('-', "_")));
+        assert!(file.is_file(), "built-in plugin {id} was not built: {}", file.display());
+        code.push_str(&format!("    ({id:?}, include_bytes!({:?})),\n", file.display().to_string()));
+    }
+    code.push_str("];\n");
+    let out_dir = PathBuf::from(std::env::var("OUT_DIR").unwrap());
+    std::fs::write(out_dir.join("builtin_plugins.rs"), code).unwrap();
+    println!("cargo:rustc-env=AGENCY_FIXTURES_DIR={}", out.display());
+}
+
+fn build_guests(plugins: &Path, target: &Path) {
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    let mut command = Command::new(cargo);
+    command
+        .args(["build", "--release", "--target", "wasm32-wasip2", "--workspace", "--manifest-path"])
+        .arg(plugins.join("Cargo.toml"))
+        .arg("--target-dir")
+        .arg(target);
+    // The outer build's settings are for the host, not for the guests.
+    for (key, _) in std::env::vars_os() {
+        let key = key.to_string_lossy();
+        let inherited = key.starts_with("CARGO_")
+            && !matches!(
+                key.as_ref(),
+                "CARGO_HOME" | "CARGO_MAKEFLAGS" | "CARGO_NET_OFFLINE" | "CARGO_REGISTRIES_CRATES_IO_PROTOCOL"
+            );
+        if inherited || matches!(key.as_ref(), "RUSTFLAGS" | "RUSTC_WORKSPACE_WRAPPER" | "RUSTDOCFLAGS") {
+            command.env_remove(key.as_ref());
+        }
+    }
+    let status = command.status().unwrap_or_else(|e| panic!("cannot run cargo to build the plugins: {e}"));
+    if !status.success() {
+        panic!(
+            "building the built-in plugins failed (see above). If the target is missing, run:\n    rustup target add wasm32-wasip2"
+        );
+    }
+}

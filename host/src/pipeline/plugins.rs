@@ -1,0 +1,165 @@
+//! Pipelines' side of plugins: which plugin a runner name or step config means, whether the
+//! user granted it (asking on a TTY, `--yes` for scripts, otherwise the exact trust command),
+//! and the `run-info` a call receives.
+
+use std::path::Path;
+use std::rc::Rc;
+
+use super::Env;
+use crate::config::{AgencyJson, StepConfig};
+use crate::error::{AgencyError, ErrorCode, Result};
+use crate::plugin::api::{Capability, PluginKind, RunInfo};
+use crate::plugin::grants::Grants;
+use crate::plugin::{self, Plugin, PluginHost};
+use crate::store::RunPaths;
+use crate::store::meta::RunMeta;
+
+/// A plugin ready to call: loaded, of the right kind, granted.
+pub struct Authorized {
+    pub plugin: Rc<Plugin>,
+    pub granted: Vec<Capability>,
+    pub params: Vec<(String, String)>,
+}
+
+/// What `--runner <name>` means: a plugin id, or a `runners` entry of the user config (run by
+/// the built-in `command` plugin with the configured command line).
+pub fn runner_plugin_id(
+    env: &Env,
+    name: &str,
+    project: Option<(&Path, &AgencyJson)>,
+) -> Result<(String, Vec<(String, String)>)> {
+    let command =
+        env.user.runners.get(name).map(|line| vec![("command".to_string(), line.clone())]).unwrap_or_default();
+    let known_plugin = plugin::source::find(name, env.plugins().plugins_dir(), project).is_ok();
+    match (known_plugin, command.is_empty()) {
+        (true, _) => Ok((name.to_string(), command)),
+        (false, false) => Ok(("command".to_string(), command)),
+        (false, true) => Err(AgencyError::new(ErrorCode::RunnerNotFound, format!("unknown runner `{name}`"))
+            .with_hint(format!(
+                "use a runner plugin ({}) or add \"runners\": {{\"{name}\": \"<command line>\"}} to config.json",
+                plugin::builtin_ids()
+                    .into_iter()
+                    .filter(|id| !matches!(*id, "script" | "copy-files"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ))),
+    }
+}
+
+/// Load and authorize the runner for `name`.
+pub fn runner(env: &Env, name: &str, project: Option<(&Path, &AgencyJson)>) -> Result<Authorized> {
+    let (id, params) = runner_plugin_id(env, name, project)?;
+    let plugin = env.plugins().find(&id, project)?;
+    plugin::expect_kind(&plugin, PluginKind::Runner)?;
+    let granted = authorize(env, &plugin)?;
+    Ok(Authorized { plugin, granted, params })
+}
+
+/// Load and authorize the step plugins configured for a phase.
+pub fn steps(env: &Env, steps: &[StepConfig], project: (&Path, &AgencyJson)) -> Result<Vec<(StepConfig, Authorized)>> {
+    steps
+        .iter()
+        .map(|step| {
+            let plugin = env.plugins().find(&step.plugin, Some(project))?;
+            plugin::expect_kind(&plugin, PluginKind::Step)?;
+            let granted = authorize(env, &plugin)?;
+            Ok((step.clone(), Authorized { plugin, granted, params: step.params.clone() }))
+        })
+        .collect()
+}
+
+/// The capabilities granted to `plugin`, asking the user when they have not been granted yet.
+pub fn authorize(env: &Env, plugin: &Plugin) -> Result<Vec<Capability>> {
+    let host: &PluginHost = env.plugins();
+    if let Some(granted) = host.granted(plugin, &env.dirs.config)? {
+        return Ok(granted);
+    }
+    let id = &plugin.info.id;
+    let declared = &plugin.info.capabilities;
+    if env.assume_yes {
+        Grants::grant(&env.dirs.config, id, &plugin.sha256, declared.clone())?;
+        env.ui.status(&format!(
+            "granted plugin `{id}` ({}) its declared capabilities (--yes)",
+            short_sha(&plugin.sha256)
+        ));
+        return Ok(declared.clone());
+    }
+    if env.ui.interactive() {
+        env.ui.status(&describe_request(plugin));
+        let answer = env.ui.ask(&format!("Grant these capabilities to `{id}`? [y/N] ")).unwrap_or_default();
+        if matches!(answer.trim(), "y" | "Y" | "yes" | "Yes") {
+            Grants::grant(&env.dirs.config, id, &plugin.sha256, declared.clone())?;
+            return Ok(declared.clone());
+        }
+        return Err(AgencyError::new(ErrorCode::Aborted, format!("capabilities of plugin `{id}` were not granted"))
+            .with_hint(format!("agency plugin inspect {id}   # review them; agency plugin trust {id} grants them")));
+    }
+    Err(AgencyError::new(
+        ErrorCode::PluginNotTrusted,
+        format!(
+            "plugin `{id}` ({}) has not been granted its capabilities: {}",
+            short_sha(&plugin.sha256),
+            list(declared)
+        ),
+    )
+    .with_hint(format!("agency plugin trust {id}   # or pass --yes to grant them for this run")))
+}
+
+/// Text shown before asking for a grant.
+pub fn describe_request(plugin: &Plugin) -> String {
+    let mut text = format!(
+        "plugin `{}` {} ({} plugin, sha256 {}, {}) asks for:",
+        plugin.info.id,
+        plugin.info.version,
+        plugin.info.kind.as_str(),
+        short_sha(&plugin.sha256),
+        plugin.origin.describe()
+    );
+    if plugin.info.capabilities.is_empty() {
+        text.push_str("\n  (nothing)");
+    }
+    for capability in &plugin.info.capabilities {
+        text.push_str(&format!("\n  - {capability}"));
+    }
+    text
+}
+
+fn list(capabilities: &[Capability]) -> String {
+    if capabilities.is_empty() {
+        "none".into()
+    } else {
+        capabilities.iter().map(ToString::to_string).collect::<Vec<_>>().join(", ")
+    }
+}
+
+pub fn short_sha(sha: &str) -> &str {
+    &sha[..sha.len().min(12)]
+}
+
+/// `run-info` for a call about `meta`'s run.
+pub fn run_info(
+    env: &Env,
+    meta: &RunMeta,
+    paths: &RunPaths,
+    repo_root: &Path,
+    plugin_id: &str,
+    params: Vec<(String, String)>,
+) -> Result<RunInfo> {
+    let plugin_data = env.plugins().plugin_data_dir(plugin_id);
+    crate::store::dirs::ensure_dir(&plugin_data)?;
+    Ok(RunInfo {
+        run_id: meta.run_id.clone(),
+        name: meta.name.clone(),
+        title: meta.display_title().to_string(),
+        repo_id: meta.repo_id.clone(),
+        repo_root: repo_root.display().to_string(),
+        worktree: meta.worktree_path.clone(),
+        run_dir: paths.dir.display().to_string(),
+        log_dir: paths.logs.display().to_string(),
+        plugin_data: plugin_data.display().to_string(),
+        branch: meta.branch.clone(),
+        parent_branch: meta.parent_branch.clone(),
+        runner: meta.runner.clone(),
+        params,
+    })
+}

@@ -1,0 +1,15 @@
+//! The built-in plugins, compiled from `plugins/` by the build script and embedded in the
+//! binary. They carry the same capability declarations as any plugin and pass through the same
+//! checker; their default grant is exactly what they declare.
+
+include!(concat!(env!("OUT_DIR"), "/builtin_plugins.rs"));
+
+/// The embedded component of built-in `id`.
+pub fn bytes(id: &str) -> Option<&'static [u8]> {
+    BUILTINS.iter().find(|(name, _)| *name == id).map(|(_, bytes)| *bytes)
+}
+
+/// Ids of all built-in plugins.
+pub fn ids() -> impl Iterator<Item = &'static str> {
+    BUILTINS.iter().map(|(id, _)| *id)
+}

@@ -1,0 +1,127 @@
+//! API version dispatch. A component's exports name the API it was built against
+//! (`agency:plugin/runner@0.1.0`); this module reads that, refuses versions the host does not
+//! support, and routes calls to the adapter of the matching frozen WIT folder. Adding 0.2
+//! means a `since_v0_2_0.rs` beside `since_v0_1_0.rs` and one more arm per match.
+
+pub mod since_v0_1_0;
+
+use wasmtime::component::Component;
+use wasmtime::{Engine, Store};
+
+use super::api;
+use super::sandbox::State;
+use crate::error::{AgencyError, ErrorCode, Result};
+
+/// Interfaces the host provides to plugins, by name prefix (any 0.2.x WASI, agency 0.1.x).
+const PROVIDED_IMPORTS: &[&str] = &[
+    "wasi:cli/",
+    "wasi:clocks/",
+    "wasi:filesystem/",
+    "wasi:io/",
+    "wasi:random/",
+    "wasi:sockets/",
+    "agency:plugin/types@0.1.",
+    "agency:plugin/host@0.1.",
+];
+
+/// A loaded plugin, ready to instantiate per call.
+pub enum Pre {
+    V0_1(since_v0_1_0::Pre),
+}
+
+/// What a component's exports say: which world, which API version.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Exported {
+    pub kind: api::PluginKind,
+    pub version: String,
+}
+
+/// Read the exported world and API version from the component's type.
+pub fn exported(engine: &Engine, component: &Component) -> Result<Exported> {
+    let ty = component.component_type();
+    let names: Vec<String> = ty.exports(engine).map(|(name, _)| name.to_string()).collect();
+    for name in &names {
+        let (interface, kind) = match name.split_once('@') {
+            Some(("agency:plugin/runner", _)) => (name, api::PluginKind::Runner),
+            Some(("agency:plugin/step", _)) => (name, api::PluginKind::Step),
+            _ => continue,
+        };
+        let version = interface.split_once('@').map(|(_, v)| v.to_string()).unwrap_or_default();
+        return Ok(Exported { kind, version });
+    }
+    Err(AgencyError::new(
+        ErrorCode::PluginInvalid,
+        format!(
+            "the component does not export an agency plugin world (exports: {})",
+            if names.is_empty() { "none".into() } else { names.join(", ") }
+        ),
+    )
+    .with_hint("a plugin exports agency:plugin/runner or agency:plugin/step (see docs/plugins.md)"))
+}
+
+/// Check the version and pre-instantiate against the host's imports.
+pub fn prepare(engine: &Engine, component: &Component, exported: &Exported) -> Result<Pre> {
+    let mut parts = exported.version.split('.').map(|p| p.parse::<u64>().ok());
+    let (major, minor) = (parts.next().flatten(), parts.next().flatten());
+    if (major, minor) != (Some(since_v0_1_0::VERSION.0), Some(since_v0_1_0::VERSION.1)) {
+        return Err(AgencyError::new(
+            ErrorCode::PluginApiUnsupported,
+            format!("the plugin was built for agency:plugin@{}; this agency supports 0.1.x", exported.version),
+        )
+        .with_hint("rebuild the plugin against a supported API version, or upgrade agency"));
+    }
+    let pre =
+        since_v0_1_0::Pre::new(engine, component, exported.kind).map_err(|e| import_error(engine, component, &e))?;
+    Ok(Pre::V0_1(pre))
+}
+
+fn import_error(engine: &Engine, component: &Component, err: &wasmtime::Error) -> AgencyError {
+    let unknown: Vec<String> = component
+        .component_type()
+        .imports(engine)
+        .map(|(name, _)| name.to_string())
+        .filter(|name| !PROVIDED_IMPORTS.iter().any(|p| name.starts_with(p)))
+        .collect();
+    let message = match unknown.is_empty() {
+        true => format!("the plugin cannot be linked: {err:#}"),
+        false => format!("the plugin imports {} which agency does not provide", unknown.join(", ")),
+    };
+    AgencyError::new(ErrorCode::PluginImportUnsupported, message)
+        .with_hint("plugins get WASI 0.2 (no http) and agency:plugin/host; for componentize-js, build without the http and fetch-event features")
+}
+
+impl Pre {
+    pub fn info(&self, store: &mut Store<State>) -> wasmtime::Result<api::PluginInfo> {
+        match self {
+            Pre::V0_1(pre) => pre.info(store),
+        }
+    }
+
+    pub fn plan(
+        &self,
+        store: &mut Store<State>,
+        run: &api::RunInfo,
+        request: &api::PlanRequest,
+    ) -> wasmtime::Result<Result<api::LaunchPlan, api::PluginError>> {
+        match self {
+            Pre::V0_1(pre) => pre.plan(store, run, request),
+        }
+    }
+
+    pub fn classify(&self, store: &mut Store<State>, screen: &str) -> wasmtime::Result<api::Observation> {
+        match self {
+            Pre::V0_1(pre) => pre.classify(store, screen),
+        }
+    }
+
+    pub fn run_step(
+        &self,
+        store: &mut Store<State>,
+        phase: api::Phase,
+        run: &api::RunInfo,
+    ) -> wasmtime::Result<Result<api::Outcome, api::PluginError>> {
+        match self {
+            Pre::V0_1(pre) => pre.run_step(store, phase, run),
+        }
+    }
+}

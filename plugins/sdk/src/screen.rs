@@ -1,0 +1,62 @@
+//! Helpers for `classify`: look at the last non-empty lines of a pane, find marker strings,
+//! and build observations that carry the deciding line as evidence.
+
+use crate::{Activity, Observation};
+
+/// The visible text of a pane, split into lines.
+pub struct Screen<'a> {
+    lines: Vec<&'a str>,
+}
+
+impl<'a> Screen<'a> {
+    pub fn new(text: &'a str) -> Self {
+        Screen { lines: text.lines().collect() }
+    }
+
+    /// The last `n` non-empty lines, oldest first.
+    pub fn tail(&self, n: usize) -> Vec<&'a str> {
+        let mut tail: Vec<&'a str> =
+            self.lines.iter().rev().filter(|l| !l.trim().is_empty()).take(n).copied().collect();
+        tail.reverse();
+        tail
+    }
+
+    /// The last non-empty line.
+    pub fn last_line(&self) -> Option<&'a str> {
+        self.tail(1).into_iter().next()
+    }
+
+    /// The last line among the final `n` non-empty lines that contains `needle`.
+    pub fn find_in_tail(&self, n: usize, needle: &str) -> Option<&'a str> {
+        self.tail(n).into_iter().rev().find(|l| l.contains(needle))
+    }
+
+    /// The first of `needles` found in the final `n` non-empty lines, with its line.
+    pub fn find_any_in_tail<'n>(&self, n: usize, needles: &[&'n str]) -> Option<(&'n str, &'a str)> {
+        needles.iter().find_map(|needle| self.find_in_tail(n, needle).map(|line| (*needle, line)))
+    }
+}
+
+impl Observation {
+    pub fn new(activity: Activity, reason: &str, evidence: Option<&str>) -> Self {
+        Observation { activity, reason: reason.to_string(), evidence: evidence.map(|e| e.trim().to_string()) }
+    }
+
+    pub fn unknown(reason: &str) -> Self {
+        Observation::new(Activity::Unknown, reason, None)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tail_skips_blank_lines() {
+        let screen = Screen::new("a\n\nb\n  \nc\n\n");
+        assert_eq!(screen.tail(2), vec!["b", "c"]);
+        assert_eq!(screen.last_line(), Some("c"));
+        assert_eq!(screen.find_in_tail(3, "a"), Some("a"));
+        assert_eq!(screen.find_in_tail(2, "a"), None);
+    }
+}
