@@ -9,11 +9,14 @@ pub mod doctor;
 pub mod gates;
 pub mod init;
 pub mod launch;
+pub mod logs;
 pub mod names;
+pub mod plugin_admin;
 pub mod plugins;
 pub mod query;
 pub mod run;
 pub mod scaffold;
+pub mod session;
 pub mod steps;
 
 use serde_json::{Value, json};
@@ -122,6 +125,16 @@ impl Env {
             })?;
         self.held_locks.borrow_mut().insert(repo_id.to_string());
         Ok(RepoGuard { env: self, repo_id: repo_id.to_string(), lock: Some(lock) })
+    }
+}
+
+/// The current repository's root and `agency.json`, when agency runs inside one that has it.
+pub fn repo_config(env: &Env) -> Result<Option<(PathBuf, crate::config::AgencyJson)>> {
+    let Some(located) = crate::repo::locate(&env.cwd, &env.store)? else { return Ok(None) };
+    match crate::config::AgencyJson::load(&located.repo.root) {
+        Ok(config) => Ok(Some((located.repo.root, config))),
+        Err(e) if e.code == crate::error::ErrorCode::NoAgencyJson => Ok(None),
+        Err(e) => Err(e),
     }
 }
 

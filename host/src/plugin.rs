@@ -155,6 +155,7 @@ impl PluginHost {
             plugin_log: self.global_log(),
             exec_log: None,
             deadline: effective_deadline(INFO_DEADLINE),
+            run_name: None,
         };
         let info = self.call(&label, "info", setup, |store| pre.info(store))?;
         manifest::validate(&info, exported.kind).map_err(|problem| {
@@ -222,6 +223,7 @@ impl PluginHost {
             plugin_log,
             exec_log: ctx.exec_log.clone(),
             deadline: effective_deadline(ctx.deadline.unwrap_or(default_deadline)),
+            run_name: ctx.run.as_ref().map(|r| r.name.clone()),
         }
     }
 
@@ -276,6 +278,10 @@ impl PluginHost {
     ) -> Result<T> {
         let engine = self.engine()?;
         let log = setup.plugin_log.clone();
+        let hint = match &setup.run_name {
+            Some(name) => format!("agency logs {name} plugin   # shows what the plugin printed and logged"),
+            None => format!("the plugin's output is in {}", setup.plugin_log.display()),
+        };
         let state =
             State::new(setup).map_err(|e| AgencyError::internal(format!("cannot set up the plugin sandbox: {e:#}")))?;
         let mut store = Store::new(&engine.engine, state);
@@ -295,7 +301,6 @@ impl PluginHost {
         let result = body(&mut store);
         let state = store.data();
         let stderr = state.flush_output();
-        let hint = format!("see the plugin log: {}", log.display());
         match result {
             Ok(value) => match state.denials.first() {
                 None => Ok(value),
@@ -312,7 +317,7 @@ impl PluginHost {
                     .with_hint(fix))
                 }
             },
-            Err(err) => Err(classify_failure(plugin_id, export, state, &err, &stderr).with_hint(hint)),
+            Err(err) => Err(classify_failure(plugin_id, export, state, &err, &stderr).with_detail("plugin_log", log.display()).with_hint(hint)),
         }
     }
 }
@@ -345,6 +350,8 @@ fn classify_failure(plugin_id: &str, export: &str, state: &State, err: &wasmtime
         );
     }
     let what = match err.downcast_ref::<Trap>() {
+        Some(Trap::MemoryOutOfBounds) => format!("{} (usually a stack overflow from deep recursion)", Trap::MemoryOutOfBounds),
+        Some(Trap::StackOverflow) => format!("{} (stack overflow)", Trap::StackOverflow),
         Some(trap) => trap.to_string(),
         None => format!("{err:#}").lines().next().unwrap_or_default().to_string(),
     };

@@ -8,8 +8,11 @@ mod test_docs;
 mod test_gates;
 mod test_init;
 mod test_lock;
+mod test_plugin_sandbox;
+mod test_plugins;
 mod test_records;
 mod test_run;
+mod test_session;
 
 #[test]
 fn every_test_file_is_listed() {

@@ -94,13 +94,15 @@ fn title_defaults_to_name_and_name_derives_from_title() {
 }
 
 #[test]
-fn ls_and_show_report_created_not_started() {
+fn ls_and_show_report_a_run_interrupted_after_the_scaffold() {
     let env = TestEnv::new();
     let repo = env.repo("r");
-    env.agency(&repo, &["run", "--detached", "--name", "one"]).ok();
+    // The process dies right after the scaffold step (test builds only).
+    let out = env.agency_with(&repo, &["run", "--detached", "--name", "one"], &[("AGENCY_TEST_ABORT_AFTER", "scaffold")]);
+    assert_ne!(out.code, 0);
     let ls = env.agency(&repo, &["ls"]);
     let line = ls.ok().lines().find(|l| l.starts_with("one ")).unwrap().to_string();
-    assert!(line.contains("created, not started"), "{line}");
+    assert!(line.contains("created, not started") && line.contains("scaffold"), "{line}");
     let json = env.agency(&repo, &["ls", "--json"]).json();
     assert_eq!(json["schema_version"], "1.0");
     assert_eq!(json["runs"][0]["name"], "one");
@@ -108,4 +110,5 @@ fn ls_and_show_report_created_not_started() {
     let show = env.agency(&repo, &["show", "one", "--json"]).json();
     assert_eq!(show["run"]["name"], "one");
     assert!(show["events"].as_array().unwrap().len() >= 6);
+    env.assert_records_intact();
 }

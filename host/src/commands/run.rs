@@ -5,7 +5,7 @@ use clap::Args;
 use crate::cli::CommandContext;
 use crate::error::Result;
 use crate::pipeline::run::{self, RunRequest};
-use crate::tmux;
+use crate::pipeline::session;
 
 /// Create an isolated run: a worktree on its own branch, a record, setup, and the agent in tmux
 #[derive(Debug, Args)]
@@ -54,9 +54,9 @@ pub fn cmd_run(ctx: &CommandContext, args: RunArgs) -> Result<()> {
         ("session".into(), session.clone()),
         ("runner_cmd".into(), meta.runner_cmd.clone()),
     ]);
-    let attach = !args.detached && !args.headless && ctx.out.stdin_tty && ctx.out.stderr_tty;
+    let attach = !args.detached && !args.headless && ctx.env.ui.interactive();
     if attach {
-        tmux::attach(&session)?;
+        session::attach_session(&ctx.env, &session)?;
     } else {
         ctx.out.status(&format!("attach with: agency attach {}", meta.name));
     }

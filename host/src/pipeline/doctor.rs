@@ -5,8 +5,10 @@
 
 use std::os::unix::fs::PermissionsExt;
 
-use super::{Env, gates};
-use crate::config::AgencyJson;
+use super::{Env, gates, plugins};
+use crate::config::{AgencyJson, Phase};
+use crate::plugin::CallContext;
+use crate::plugin::api::{Mode, PlanRequest, RunInfo};
 use crate::error::{AgencyError, ErrorCode};
 use crate::store::lock::{self, LockState};
 use crate::store::repo_record;
@@ -110,7 +112,9 @@ pub fn doctor(env: &Env) -> DoctorReport {
         ),
         Err(e) => report.fail("repo", e),
     }
-    check_config(&repo, &mut report);
+    if let Some(config) = check_config(&repo, &mut report) {
+        check_plugins(env, &repo, &config, &mut report);
+    }
     check_lock(env, &repo, &mut report);
 
     if report.passed() {
@@ -153,7 +157,7 @@ fn check_dirs(env: &Env, report: &mut DoctorReport) {
     }
 }
 
-fn check_config(repo: &repo::Repo, report: &mut DoctorReport) {
+fn check_config(repo: &repo::Repo, report: &mut DoctorReport) -> Option<AgencyJson> {
     let config = match AgencyJson::load(&repo.root) {
         Ok(c) => {
             report.ok("agency_json", "valid");
@@ -161,7 +165,7 @@ fn check_config(repo: &repo::Repo, report: &mut DoctorReport) {
         }
         Err(e) => {
             report.fail("agency_json", e);
-            return;
+            return None;
         }
     };
     for (phase, script) in &config.scripts {
@@ -194,6 +198,61 @@ fn check_config(repo: &repo::Repo, report: &mut DoctorReport) {
             ),
         }
     }
+    Some(config)
+}
+
+/// The default runner and every configured step plugin: they load, are granted, and the
+/// runner's program is on PATH (found by asking the plugin for a plan in the main checkout).
+fn check_plugins(env: &Env, repo: &repo::Repo, config: &AgencyJson, report: &mut DoctorReport) {
+    let project = (repo.root.as_path(), config);
+    match check_runner(env, repo, project) {
+        Ok(detail) => report.ok("runner", detail),
+        Err(e) => report.fail("runner", e),
+    }
+    for phase in Phase::ALL {
+        for step in config.steps_for(phase) {
+            let name = format!("plugin_{phase}_{}", step.plugin);
+            let found = env.plugins().find(&step.plugin, Some(project));
+            match found.and_then(|p| Ok((env.plugins().granted(&p, &env.dirs.config)?, p))) {
+                Ok((Some(_), plugin)) => report.ok(&name, format!("{} {} ({})", plugin.info.id, plugin.info.version, plugin.origin.describe())),
+                Ok((None, plugin)) => report.fail(&name, not_granted("step", &plugin.info.id)),
+                Err(e) => report.fail(&name, e),
+            }
+        }
+    }
+}
+
+fn not_granted(kind: &str, id: &str) -> AgencyError {
+    AgencyError::new(ErrorCode::PluginNotTrusted, format!("{kind} plugin `{id}` is not granted")).with_hint(format!("agency plugin trust {id}"))
+}
+
+fn check_runner(env: &Env, repo: &repo::Repo, project: (&std::path::Path, &AgencyJson)) -> crate::error::Result<String> {
+    let runner_name = env.user.default_runner.clone();
+    let (id, params) = plugins::runner_plugin_id(env, &runner_name, Some(project))?;
+    let plugin = env.plugins().find(&id, Some(project))?;
+    let granted = env.plugins().granted(&plugin, &env.dirs.config)?.ok_or_else(|| not_granted("runner", &id))?;
+    let run = RunInfo {
+        run_id: "doctor".into(),
+        name: "doctor".into(),
+        title: "doctor".into(),
+        repo_id: repo.id.clone(),
+        repo_root: repo.root.display().to_string(),
+        worktree: repo.root.display().to_string(),
+        run_dir: env.dirs.data.display().to_string(),
+        log_dir: env.dirs.data.join("logs").display().to_string(),
+        plugin_data: env.plugins().plugin_data_dir(&id).display().to_string(),
+        runner: runner_name.clone(),
+        params,
+        ..RunInfo::default()
+    };
+    let ctx = CallContext { run: Some(run), granted, exec_log: None, deadline: None };
+    let plan = env.plugins().plan(&plugin, &ctx, &PlanRequest { mode: Mode::Interactive, prompt: None })?;
+    let program = &plan.command.program;
+    if crate::process::which(program).is_none() {
+        return Err(AgencyError::new(ErrorCode::RunnerNotFound, format!("runner `{runner_name}` needs `{program}`, which is not on PATH"))
+            .with_hint(format!("install {program}, or set defaults.runner in config.json (for example \"shell\")")));
+    }
+    Ok(format!("{runner_name} (plugin {id}, runs `{program}`)"))
 }
 
 fn check_lock(env: &Env, repo: &repo::Repo, report: &mut DoctorReport) {

@@ -53,18 +53,18 @@ pub fn run(env: &Env, req: &RunRequest) -> Result<Started> {
 
     let created = create_gated(env, &gated, req, &runner_name)?;
     let record = RunRecord::new(env, &created.meta.repo_id, &created.meta.run_id);
-    let setup = record
-        .step("setup", || steps::run_phase(env, &record, &created.meta, project, Phase::Setup, setup_steps, None));
-    let setup = match setup {
-        Ok(report) if report.ok => {
-            record.update_meta(|m| {
-                m.setup = Some(report.record());
-                m.plugins.insert("setup".into(), serde_json::to_value(&report.provenance).unwrap_or_default());
-            })?;
-            report
-        }
-        outcome => return Err(setup_failed(&record, &created.meta.name, outcome)),
-    };
+    let mut report = None;
+    let setup = record.step("setup", || {
+        let phase = steps::run_phase(env, &record, &created.meta, project, Phase::Setup, setup_steps, None)?;
+        let failure = (!phase.ok).then(|| phase.failure(&created.meta.name));
+        report = Some(phase);
+        failure.map_or(Ok(()), Err)
+    });
+    record_setup(&record, report.as_ref(), setup.is_err())?;
+    if let Err(err) = setup {
+        return Err(setup_hint(err, &created.meta.name));
+    }
+    let setup = report.ok_or_else(|| AgencyError::internal("setup finished without a report"))?;
     let request =
         PlanRequest { mode: if req.headless { Mode::Headless } else { Mode::Interactive }, prompt: req.prompt.clone() };
     let meta = record.update_meta(|_| {})?;
@@ -79,27 +79,31 @@ pub fn run(env: &Env, req: &RunRequest) -> Result<Started> {
     Ok(Started { meta, paths: created.paths, setup })
 }
 
-/// Record a failed setup (flag, step record) and turn it into the error the user sees.
-fn setup_failed(record: &RunRecord, name: &str, outcome: Result<PhaseReport>) -> AgencyError {
-    let report = outcome.as_ref().ok().cloned();
-    let _ = record.update_meta(|m| {
-        let flags = m.flags_mut();
-        flags.setup_failed = true;
-        flags.needs_attention = true;
-        flags.needs_attention_reason = Some("setup_failed".into());
-        if let Some(report) = &report {
-            m.setup = Some(report.record());
-            m.plugins.insert("setup".into(), serde_json::to_value(&report.provenance).unwrap_or_default());
-        }
-    });
-    let err = match outcome {
-        Ok(report) => report.failure(name),
-        Err(err) => err,
-    };
-    let hint = format!(
-        "agency logs {name} setup   # the worktree is kept; fix and `agency resume {name}` to start the agent anyway"
-    );
-    err.with_hint(hint)
+/// Keep the setup result (and, on failure, the flags) in the run record.
+fn record_setup(record: &RunRecord, report: Option<&PhaseReport>, failed: bool) -> Result<()> {
+    record
+        .update_meta(|m| {
+            if let Some(report) = report {
+                m.setup = Some(report.record());
+                m.plugins.insert("setup".into(), serde_json::to_value(&report.provenance).unwrap_or_default());
+            }
+            if failed {
+                let flags = m.flags_mut();
+                flags.setup_failed = true;
+                flags.needs_attention = true;
+                flags.needs_attention_reason = Some("setup_failed".into());
+            }
+        })
+        .map(|_| ())
+}
+
+/// Tell the user what to do after a failed setup (keeping a more specific hint if any).
+fn setup_hint(err: AgencyError, name: &str) -> AgencyError {
+    let hint = format!("agency logs {name} setup   # the worktree is kept; fix and `agency resume {name}` to start the agent anyway");
+    match err.hint {
+        Some(_) => err.with_detail("next", hint),
+        None => err.with_hint(hint),
+    }
 }
 
 /// How many fresh run ids to try when one collides (same second, same random suffix).

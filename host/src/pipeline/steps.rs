@@ -50,7 +50,7 @@ impl PhaseReport {
         let code = if self.timed_out { ErrorCode::ScriptTimeout } else { ErrorCode::ScriptFailed };
         AgencyError::new(code, format!("{} failed: {}", self.phase, self.summary))
             .with_detail("log", self.log.display())
-            .with_hint(format!("agency logs {run_name} {}   # shows what happened", self.phase))
+            .with_detail("run", run_name)
     }
 }
 

@@ -40,6 +40,8 @@ pub struct CallSetup {
     pub exec_log: Option<PathBuf>,
     /// The plugin's own compute budget for this call (host exec time excluded).
     pub deadline: Duration,
+    /// The run this call is about, for hints (`agency logs <run> plugin`).
+    pub run_name: Option<String>,
 }
 
 impl CallSetup {

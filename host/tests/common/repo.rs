@@ -46,3 +46,45 @@ impl TestEnv {
         self.sh(repo, "git worktree list --porcelain").lines().filter(|l| l.starts_with("worktree ")).count()
     }
 }
+
+/// A test fixture plugin built by the host's build script (`plugins/fixtures/<name>`).
+pub fn fixture(name: &str) -> PathBuf {
+    PathBuf::from(env!("AGENCY_FIXTURES_DIR")).join(format!("agency_fixture_{}.wasm", name.replace('-', "_")))
+}
+
+pub fn sha256_file(path: &Path) -> String {
+    agency::repo::sha256_hex(&std::fs::read(path).unwrap())
+}
+
+impl TestEnv {
+    /// Copy a plugin file into the repo, pin it in agency.json with `extra` merged into the
+    /// config (e.g. steps), and commit.
+    pub fn pin_plugin(&self, repo: &Path, id: &str, wasm: &Path, extra: serde_json::Value) {
+        let rel = format!("agency-plugins/{id}.wasm");
+        std::fs::create_dir_all(repo.join("agency-plugins")).unwrap();
+        std::fs::copy(wasm, repo.join(&rel)).unwrap();
+        let mut config: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(repo.join("agency.json")).unwrap()).unwrap();
+        config["plugins"][id] = serde_json::json!({ "path": rel, "sha256": sha256_file(wasm) });
+        if let serde_json::Value::Object(map) = extra {
+            for (key, value) in map {
+                config[key] = value;
+            }
+        }
+        std::fs::write(repo.join("agency.json"), serde_json::to_string_pretty(&config).unwrap()).unwrap();
+        self.commit_all(repo, &format!("pin {id}"));
+    }
+
+    /// Every meta.json and events.jsonl line in the data dir parses (nothing half-written).
+    #[track_caller]
+    pub fn assert_records_intact(&self) {
+        for dir in self.run_dirs() {
+            if dir.join("meta.json").exists() {
+                serde_json::from_slice::<serde_json::Value>(&std::fs::read(dir.join("meta.json")).unwrap())
+                    .unwrap_or_else(|e| panic!("{}: meta.json: {e}", dir.display()));
+            }
+            for line in std::fs::read_to_string(dir.join("events.jsonl")).unwrap_or_default().lines() {
+                serde_json::from_str::<serde_json::Value>(line).unwrap_or_else(|e| panic!("{}: events line {line:?}: {e}", dir.display()));
+            }
+        }
+    }
+}

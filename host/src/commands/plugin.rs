@@ -1,0 +1,51 @@
+//! `agency plugin …`: manage, inspect and trust plugins.
+
+mod add;
+mod inspect;
+mod list;
+mod remove;
+mod trust;
+
+use clap::Subcommand;
+
+use crate::cli::CommandContext;
+use crate::cli::output::Output;
+use crate::error::Result;
+use crate::pipeline::plugin_admin::PluginView;
+
+/// Manage plugins: list, add, inspect, trust, remove
+#[derive(Debug, Subcommand)]
+pub enum PluginCommand {
+    List(list::ListArgs),
+    Add(add::AddArgs),
+    Inspect(inspect::InspectArgs),
+    Trust(trust::TrustArgs),
+    Remove(remove::RemoveArgs),
+}
+
+pub fn cmd_plugin(ctx: &CommandContext, command: PluginCommand) -> Result<()> {
+    match command {
+        PluginCommand::List(args) => list::cmd_list(ctx, args),
+        PluginCommand::Add(args) => add::cmd_add(ctx, args),
+        PluginCommand::Inspect(args) => inspect::cmd_inspect(ctx, args),
+        PluginCommand::Trust(args) => trust::cmd_trust(ctx, args),
+        PluginCommand::Remove(args) => remove::cmd_remove(ctx, args),
+    }
+}
+
+/// `key: value` lines describing one plugin, capabilities one per line.
+fn print_view(out: &Output, view: &PluginView) {
+    out.key_values(&[
+        ("id".into(), view.id.clone()),
+        ("kind".into(), view.kind.clone()),
+        ("version".into(), view.version.clone()),
+        ("description".into(), view.description.clone()),
+        ("api_version".into(), view.api_version.clone()),
+        ("origin".into(), view.origin.clone()),
+        ("sha256".into(), view.sha256.clone()),
+        ("grant".into(), view.grant.clone()),
+    ]);
+    for capability in &view.capabilities {
+        out.line(&format!("capability: {capability}"));
+    }
+}

@@ -1,0 +1,146 @@
+//! Commands on a run's tmux session: `attach`, `resume [--restart]`, `stop` (interrupt the
+//! agent, session stays) and `kill` (end the session, workspace stays). Resume re-plans the
+//! launch with the run's runner plugin, so a session lost to a reboot comes back.
+
+use serde_json::json;
+use std::path::PathBuf;
+
+use super::plugins;
+use super::query;
+use super::{Env, RunRecord, launch};
+use crate::config::AgencyJson;
+use crate::error::{AgencyError, ErrorCode, Result};
+use crate::plugin::api::{Mode, PlanRequest};
+use crate::store::meta::RunMeta;
+use crate::store::runs::RunEntry;
+use crate::{git, tmux};
+
+/// A live run with its record and repository, ready for session commands.
+pub struct OpenRun {
+    pub entry: RunEntry,
+    pub meta: RunMeta,
+    pub repo_root: PathBuf,
+}
+
+impl OpenRun {
+    pub fn record<'a>(&self, env: &'a Env) -> RunRecord<'a> {
+        RunRecord::new(env, &self.entry.repo_id, &self.entry.run_id)
+    }
+
+    pub fn session(&self) -> String {
+        self.meta.tmux_session_name.clone().unwrap_or_else(|| tmux::session_name(&self.meta.run_id))
+    }
+
+    pub fn session_alive(&self) -> Result<bool> {
+        tmux::has_session(&self.session())
+    }
+
+    /// agency.json of the run's repository, for project plugin pins (absent is fine).
+    pub fn project_config(&self) -> Result<Option<AgencyJson>> {
+        match AgencyJson::load(&self.repo_root) {
+            Ok(config) => Ok(Some(config)),
+            Err(e) if e.code == ErrorCode::NoAgencyJson => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+}
+
+/// Resolve `reference` to a run that is not archived and whose worktree exists.
+pub fn open_live(env: &Env, reference: &str) -> Result<OpenRun> {
+    let entry = query::find(env, reference)?;
+    let meta = entry.meta_or_broken()?.clone();
+    if meta.is_archived() {
+        return Err(AgencyError::new(ErrorCode::RunArchived, format!("run `{}` is archived; its worktree and session are gone", meta.name))
+            .with_hint(format!("agency restore {}   # brings the worktree and branch back", meta.run_id)));
+    }
+    let worktree = PathBuf::from(&meta.worktree_path);
+    if !worktree.is_dir() {
+        return Err(AgencyError::new(ErrorCode::RunBroken, format!("the worktree of run `{}` is missing: {}", meta.name, worktree.display()))
+            .with_hint("agency repair --dry-run   # shows how to reconcile it"));
+    }
+    let common = git::common_dir(&worktree)?;
+    let repo_root = common.parent().map(PathBuf::from).unwrap_or(common);
+    Ok(OpenRun { entry, meta, repo_root })
+}
+
+fn no_session(run: &OpenRun) -> AgencyError {
+    AgencyError::new(ErrorCode::SessionNotFound, format!("run `{}` has no live tmux session", run.meta.name))
+        .with_hint(format!("agency resume {}   # starts the agent again", run.meta.name))
+}
+
+/// Attach the terminal to the run's session.
+pub fn attach(env: &Env, reference: &str) -> Result<()> {
+    let run = open_live(env, reference)?;
+    if !run.session_alive()? {
+        return Err(no_session(&run));
+    }
+    attach_session(env, &run.session())
+}
+
+/// Attach when a human is at a terminal (the commands' `--detached` decides beforehand).
+pub fn attach_session(env: &Env, session: &str) -> Result<()> {
+    if !env.ui.interactive() {
+        return Err(AgencyError::new(ErrorCode::NotInteractive, "attaching needs a terminal")
+            .with_hint(format!("run it from a terminal, or: tmux attach -t {session}")));
+    }
+    tmux::attach(session)
+}
+
+/// What `resume` did.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Resumed {
+    /// The session was alive and left alone.
+    AlreadyRunning(String),
+    /// A new session was started (after killing the old one with `--restart`).
+    Started(String),
+}
+
+pub fn resume(env: &Env, reference: &str, restart: bool) -> Result<Resumed> {
+    let run = open_live(env, reference)?;
+    let record = run.record(env);
+    let session = run.session();
+    if run.session_alive()? {
+        if !restart {
+            return Ok(Resumed::AlreadyRunning(session));
+        }
+        tmux::kill_session(&session)?;
+        record.event("session_killed", json!({ "session": session, "by": "resume --restart" }))?;
+    }
+    let config = run.project_config()?;
+    let project = config.as_ref().map(|c| (run.repo_root.as_path(), c));
+    let runner = plugins::runner(env, &run.meta.runner, project)?;
+    let request = PlanRequest { mode: Mode::Interactive, prompt: None };
+    let meta = record.step("launch", || launch::launch(env, &record, &run.meta, &run.repo_root, &runner, &request))?;
+    record.event("resumed", json!({ "restart": restart }))?;
+    Ok(Resumed::Started(meta.tmux_session_name.unwrap_or(session)))
+}
+
+/// Interrupt the agent (Ctrl-C in its pane); the session stays. Flags the run for attention.
+pub fn stop(env: &Env, reference: &str) -> Result<String> {
+    let run = open_live(env, reference)?;
+    if !run.session_alive()? {
+        return Err(no_session(&run));
+    }
+    let session = run.session();
+    tmux::send_interrupt(&session)?;
+    let record = run.record(env);
+    record.event("stop_requested", json!({ "session": session }))?;
+    record.update_meta(|m| {
+        let flags = m.flags_mut();
+        flags.needs_attention = true;
+        flags.needs_attention_reason = Some("stop_requested".into());
+    })?;
+    Ok(session)
+}
+
+/// End the session; the worktree and record stay. `Ok(false)` when it was already gone.
+pub fn kill(env: &Env, reference: &str) -> Result<bool> {
+    let run = open_live(env, reference)?;
+    if !run.session_alive()? {
+        return Ok(false);
+    }
+    let session = run.session();
+    tmux::kill_session(&session)?;
+    run.record(env).event("session_killed", json!({ "session": session, "by": "kill" }))?;
+    Ok(true)
+}
