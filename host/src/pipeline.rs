@@ -144,6 +144,8 @@ pub struct RunRecord<'a> {
     pub repo_id: String,
     pub run_id: String,
     pub paths: RunPaths,
+    /// The step that failed last, for `command_failed` events.
+    failed_step: RefCell<Option<String>>,
 }
 
 impl<'a> RunRecord<'a> {
@@ -153,6 +155,7 @@ impl<'a> RunRecord<'a> {
             repo_id: repo_id.to_string(),
             run_id: run_id.to_string(),
             paths: env.store.run_paths(repo_id, run_id),
+            failed_step: RefCell::new(None),
         }
     }
 
@@ -192,8 +195,37 @@ impl<'a> RunRecord<'a> {
         }
     }
 
+    /// The step that failed last in this process, if any.
+    pub fn last_failed_step(&self) -> Option<String> {
+        self.failed_step.borrow().clone()
+    }
+
+    /// Run a whole command on this run, bracketed by `command_started` and `command_finished`
+    /// or `command_failed` (with the error code and the step that failed).
+    pub fn command<T>(&self, name: &str, body: impl FnOnce() -> Result<T>) -> Result<T> {
+        let started = Instant::now();
+        self.event("command_started", json!({ "command": name, "invocation": self.env.command_line }))?;
+        match body() {
+            Ok(value) => {
+                self.event(
+                    "command_finished",
+                    json!({ "command": name, "duration_ms": started.elapsed().as_millis() as u64 }),
+                )?;
+                Ok(value)
+            }
+            Err(err) => {
+                let step = self.failed_step.borrow().clone();
+                let data =
+                    json!({ "command": name, "error_code": err.code.as_str(), "message": err.message, "step": step });
+                let _ = self.event("command_failed", data);
+                Err(err)
+            }
+        }
+    }
+
     /// Record that `step` failed with `err` (best effort: the error itself is what matters).
     pub fn fail(&self, step: &str, err: &AgencyError) {
+        *self.failed_step.borrow_mut() = Some(step.to_string());
         let _ =
             self.event("step_failed", json!({ "step": step, "error_code": err.code.as_str(), "message": err.message }));
         if self.paths.meta.exists() {

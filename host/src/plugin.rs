@@ -317,7 +317,9 @@ impl PluginHost {
                     .with_hint(fix))
                 }
             },
-            Err(err) => Err(classify_failure(plugin_id, export, state, &err, &stderr).with_detail("plugin_log", log.display()).with_hint(hint)),
+            Err(err) => Err(classify_failure(plugin_id, export, state, &err, &stderr)
+                .with_detail("plugin_log", log.display())
+                .with_hint(hint)),
         }
     }
 }
@@ -350,7 +352,9 @@ fn classify_failure(plugin_id: &str, export: &str, state: &State, err: &wasmtime
         );
     }
     let what = match err.downcast_ref::<Trap>() {
-        Some(Trap::MemoryOutOfBounds) => format!("{} (usually a stack overflow from deep recursion)", Trap::MemoryOutOfBounds),
+        Some(Trap::MemoryOutOfBounds) => {
+            format!("{} (usually a stack overflow from deep recursion)", Trap::MemoryOutOfBounds)
+        }
         Some(Trap::StackOverflow) => format!("{} (stack overflow)", Trap::StackOverflow),
         Some(trap) => trap.to_string(),
         None => format!("{err:#}").lines().next().unwrap_or_default().to_string(),

@@ -25,7 +25,12 @@ fn hostile_repo(env: &TestEnv, attack: &str, extra_params: serde_json::Value) ->
             params[k] = v;
         }
     }
-    env.pin_plugin(&repo, "hostile", &fixture("hostile"), serde_json::json!({ "steps": { "setup": [{ "plugin": "hostile", "params": params }] } }));
+    env.pin_plugin(
+        &repo,
+        "hostile",
+        &fixture("hostile"),
+        serde_json::json!({ "steps": { "setup": [{ "plugin": "hostile", "params": params }] } }),
+    );
     repo
 }
 
@@ -34,7 +39,13 @@ fn attack(env: &TestEnv, attack: &str, expected: Option<&str>) -> String {
     attack_with(env, attack, expected, serde_json::json!({}), &[])
 }
 
-fn attack_with(env: &TestEnv, name: &str, expected: Option<&str>, params: serde_json::Value, vars: &[(&str, &str)]) -> String {
+fn attack_with(
+    env: &TestEnv,
+    name: &str,
+    expected: Option<&str>,
+    params: serde_json::Value,
+    vars: &[(&str, &str)],
+) -> String {
     let repo = hostile_repo(env, name, params);
     let mut vars = vars.to_vec();
     vars.push(("AGENCY_PLUGIN_TIMEOUT", "2s"));
@@ -167,7 +178,12 @@ fn a_huge_result_is_refused() {
 fn load_fails(fixture_name: &str, code: &str) -> String {
     let env = TestEnv::new();
     let repo = env.repo("r");
-    env.pin_plugin(&repo, fixture_name, &fixture(fixture_name), serde_json::json!({ "steps": { "setup": [{ "plugin": fixture_name }] } }));
+    env.pin_plugin(
+        &repo,
+        fixture_name,
+        &fixture(fixture_name),
+        serde_json::json!({ "steps": { "setup": [{ "plugin": fixture_name }] } }),
+    );
     let stderr = env.agency(&repo, &["--yes", "run", "--detached", "--name", "x"]).err(code).to_string();
     assert!(env.run_dirs().is_empty(), "a plugin that cannot load is a failed gate");
     stderr

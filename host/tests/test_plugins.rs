@@ -49,7 +49,8 @@ fn a_new_plugin_needs_a_grant_and_changed_bytes_ask_again() {
     let out = env.agency(&repo, &["--yes", "run", "--name", "b"]);
     out.ok();
     assert!(out.stderr.contains("granted plugin `hostile`"), "{}", out.stderr);
-    let grants: serde_json::Value = serde_json::from_slice(&std::fs::read(env.config.join("grants.json")).unwrap()).unwrap();
+    let grants: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(env.config.join("grants.json")).unwrap()).unwrap();
     assert_eq!(grants["plugins"]["hostile"].as_object().unwrap().len(), 2, "one grant per sha256");
 }
 
@@ -99,7 +100,9 @@ fn plugin_add_rejects_bad_files() {
     env.agency(&repo, &["plugin", "add", junk.to_str().unwrap()]).err("E_PLUGIN_INVALID");
     env.agency(&repo, &["plugin", "add", fixture("api-v9").to_str().unwrap()]).err("E_PLUGIN_API_UNSUPPORTED");
     env.agency(&repo, &["plugin", "add", "/no/such/file.wasm"]).err("E_PLUGIN_NOT_FOUND");
-    assert!(!env.data.join("plugins").exists() || std::fs::read_dir(env.data.join("plugins")).unwrap().next().is_none());
+    assert!(
+        !env.data.join("plugins").exists() || std::fs::read_dir(env.data.join("plugins")).unwrap().next().is_none()
+    );
 }
 
 #[test]
@@ -110,7 +113,8 @@ fn a_corrupt_cache_entry_is_recompiled() {
     let repo = env.repo("r");
     let inspect = env.agency(&repo, &["plugin", "inspect", "shell", "--json"]).json();
     let sha = inspect["plugin"]["sha256"].as_str().unwrap().to_string();
-    let entries: Vec<_> = std::fs::read_dir(private_cache.join("plugins")).unwrap().flatten().map(|e| e.path()).collect();
+    let entries: Vec<_> =
+        std::fs::read_dir(private_cache.join("plugins")).unwrap().flatten().map(|e| e.path()).collect();
     assert_eq!(entries.len(), 1, "one compiled entry: {entries:?}");
     let name = entries[0].file_name().unwrap().to_string_lossy().into_owned();
     assert!(name.starts_with(&sha) && name.ends_with(".cwasm"), "keyed by the wasm sha256: {name}");

@@ -98,7 +98,8 @@ fn ls_and_show_report_a_run_interrupted_after_the_scaffold() {
     let env = TestEnv::new();
     let repo = env.repo("r");
     // The process dies right after the scaffold step (test builds only).
-    let out = env.agency_with(&repo, &["run", "--detached", "--name", "one"], &[("AGENCY_TEST_ABORT_AFTER", "scaffold")]);
+    let out =
+        env.agency_with(&repo, &["run", "--detached", "--name", "one"], &[("AGENCY_TEST_ABORT_AFTER", "scaffold")]);
     assert_ne!(out.code, 0);
     let ls = env.agency(&repo, &["ls"]);
     let line = ls.ok().lines().find(|l| l.starts_with("one ")).unwrap().to_string();

@@ -50,7 +50,11 @@ fn run_starts_the_runner_in_tmux_in_the_worktree() {
     let session = session_of(&env, &run_dir);
     assert_eq!(session, format!("agency_{}", meta["run_id"].as_str().unwrap()));
     assert!(alive(&env, &session));
-    let cwd = String::from_utf8_lossy(&env.tmux(&["display", "-p", "-t", &format!("={session}:"), "#{pane_current_path}"]).stdout).trim().to_string();
+    let cwd = String::from_utf8_lossy(
+        &env.tmux(&["display", "-p", "-t", &format!("={session}:"), "#{pane_current_path}"]).stdout,
+    )
+    .trim()
+    .to_string();
     assert_eq!(PathBuf::from(cwd), PathBuf::from(meta["worktree_path"].as_str().unwrap()));
     assert_eq!(meta["runner"], "shell");
     assert!(meta["runner_cmd"].as_str().unwrap().starts_with("sh -c"), "{meta:#}");
@@ -76,7 +80,8 @@ fn the_session_outlives_the_agent_and_records_its_exit() {
     let run_dir = env.run_dirs()[0].clone();
     let session = session_of(&env, &run_dir);
     eventually("runner_exit.json", || run_dir.join("runner_exit.json").exists());
-    let exit: serde_json::Value = serde_json::from_slice(&std::fs::read(run_dir.join("runner_exit.json")).unwrap()).unwrap();
+    let exit: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(run_dir.join("runner_exit.json")).unwrap()).unwrap();
     assert_eq!(exit["exit_code"], 3);
     assert!(alive(&env, &session), "the pane stays usable after the agent exits");
     eventually("exit notice in the pane", || pane(&env, &session).contains("the agent exited with status 3"));
@@ -106,7 +111,9 @@ fn an_interactive_prompt_is_typed_once_the_agent_is_ready() {
     env.agency(&repo, &["run", "--name", "p", "--runner", "fake", "--prompt", "fix the login bug"]).ok();
     let meta = env.meta(&env.run_dirs()[0]);
     let received = PathBuf::from(meta["worktree_path"].as_str().unwrap()).join(".agency/tmp/received.txt");
-    eventually("the prompt reached the agent", || std::fs::read_to_string(&received).is_ok_and(|t| t.trim() == "fix the login bug"));
+    eventually("the prompt reached the agent", || {
+        std::fs::read_to_string(&received).is_ok_and(|t| t.trim() == "fix the login bug")
+    });
     assert!(env.meta(&env.run_dirs()[0])["launch"]["prompt_sent_at"].is_string());
 }
 
@@ -114,12 +121,23 @@ fn an_interactive_prompt_is_typed_once_the_agent_is_ready() {
 fn setup_runs_with_the_agency_environment_before_the_agent() {
     let env = TestEnv::new();
     let repo = env.repo("r");
-    env.write_script(&repo, "scripts/agency_setup.sh", "#!/bin/sh\nenv | sort > \"$AGENCY_OUTPUT_DIR/env.txt\"\necho setup-output\n");
+    env.write_script(
+        &repo,
+        "scripts/agency_setup.sh",
+        "#!/bin/sh\nenv | sort > \"$AGENCY_OUTPUT_DIR/env.txt\"\necho setup-output\n",
+    );
     env.agency_with(&repo, &["run", "--name", "envy"], &[("AGENCY_TEST_SECRET", "do-not-pass")]).ok();
     let meta = env.meta(&env.run_dirs()[0]);
     let worktree = PathBuf::from(meta["worktree_path"].as_str().unwrap());
     let dumped = std::fs::read_to_string(worktree.join(".agency/out/env.txt")).unwrap();
-    for expected in ["AGENCY_RUN_ID=", "AGENCY_NAME=envy", "AGENCY_NONINTERACTIVE=1", "CI=1", "AGENCY_PARENT_BRANCH=main", "AGENCY_RUNNER=shell"] {
+    for expected in [
+        "AGENCY_RUN_ID=",
+        "AGENCY_NAME=envy",
+        "AGENCY_NONINTERACTIVE=1",
+        "CI=1",
+        "AGENCY_PARENT_BRANCH=main",
+        "AGENCY_RUNNER=shell",
+    ] {
         assert!(dumped.contains(expected), "{expected} missing:\n{dumped}");
     }
     assert!(dumped.contains(&format!("AGENCY_WORKTREE={}", worktree.display())));
@@ -132,7 +150,11 @@ fn setup_runs_with_the_agency_environment_before_the_agent() {
 fn failed_setup_keeps_the_worktree_and_starts_no_agent() {
     let env = TestEnv::new();
     let repo = env.repo("r");
-    env.write_script(&repo, "scripts/agency_setup.sh", "#!/bin/sh\necho installing deps\necho 'npm ERR! missing' >&2\nexit 7\n");
+    env.write_script(
+        &repo,
+        "scripts/agency_setup.sh",
+        "#!/bin/sh\necho installing deps\necho 'npm ERR! missing' >&2\nexit 7\n",
+    );
     let stderr = env.agency(&repo, &["run", "--name", "broken"]).err("E_SCRIPT_FAILED").to_string();
     assert!(stderr.contains("exit code 7") && stderr.contains("setup.log"), "{stderr}");
     assert!(stderr.contains("agency logs broken setup"), "{stderr}");
@@ -151,7 +173,11 @@ fn failed_setup_keeps_the_worktree_and_starts_no_agent() {
 fn setup_timeout_kills_the_script() {
     let env = TestEnv::new();
     let repo = env.repo("r");
-    std::fs::write(repo.join("agency.json"), r#"{"version": 1, "scripts": {"setup": {"path": "scripts/agency_setup.sh", "timeout": "1s"}}}"#).unwrap();
+    std::fs::write(
+        repo.join("agency.json"),
+        r#"{"version": 1, "scripts": {"setup": {"path": "scripts/agency_setup.sh", "timeout": "1s"}}}"#,
+    )
+    .unwrap();
     env.write_script(&repo, "scripts/agency_setup.sh", "#!/bin/sh\nsleep 30\n");
     let started = Instant::now();
     env.agency(&repo, &["run", "--name", "slow"]).err("E_SCRIPT_TIMEOUT");
@@ -188,7 +214,8 @@ fn copy_files_brings_ignored_files_into_the_worktree() {
     let worktree = PathBuf::from(meta["worktree_path"].as_str().unwrap());
     assert_eq!(std::fs::read_to_string(worktree.join(".env")).unwrap(), "API_URL=http://localhost\n");
     assert!(meta["setup"]["output_summary"].as_str().unwrap().contains("missing.env"), "{meta:#}");
-    let ids: Vec<&str> = meta["plugins"]["setup"].as_array().unwrap().iter().map(|p| p["id"].as_str().unwrap()).collect();
+    let ids: Vec<&str> =
+        meta["plugins"]["setup"].as_array().unwrap().iter().map(|p| p["id"].as_str().unwrap()).collect();
     assert_eq!(ids, ["copy-files", "script"]);
 }
 
@@ -215,9 +242,13 @@ fn stop_kill_and_resume_manage_the_session() {
     assert!(env.agency(&repo, &["resume", "s", "--detached"]).ok().contains("(started)"));
     assert!(alive(&env, &session));
     assert!(env.agency(&repo, &["resume", "s"]).ok().contains("(already running)"));
-    let first_pid = String::from_utf8_lossy(&env.tmux(&["display", "-p", "-t", &format!("={session}:"), "#{pane_pid}"]).stdout).to_string();
+    let first_pid =
+        String::from_utf8_lossy(&env.tmux(&["display", "-p", "-t", &format!("={session}:"), "#{pane_pid}"]).stdout)
+            .to_string();
     assert!(env.agency(&repo, &["resume", "s", "--restart", "--detached"]).ok().contains("(started)"));
-    let second_pid = String::from_utf8_lossy(&env.tmux(&["display", "-p", "-t", &format!("={session}:"), "#{pane_pid}"]).stdout).to_string();
+    let second_pid =
+        String::from_utf8_lossy(&env.tmux(&["display", "-p", "-t", &format!("={session}:"), "#{pane_pid}"]).stdout)
+            .to_string();
     assert_ne!(first_pid, second_pid, "--restart starts a new agent");
     let events = std::fs::read_to_string(run_dir.join("events.jsonl")).unwrap();
     for event in ["stop_requested", "session_killed", "resumed"] {
@@ -233,7 +264,8 @@ fn unknown_runner_is_a_gate_and_a_missing_program_is_recorded() {
     assert!(env.run_dirs().is_empty(), "unknown runner creates nothing");
 
     with_fake_runner(&env, "definitely-not-installed-agent --flag");
-    let stderr = env.agency(&repo, &["run", "--name", "ghost", "--runner", "fake"]).err("E_RUNNER_NOT_FOUND").to_string();
+    let stderr =
+        env.agency(&repo, &["run", "--name", "ghost", "--runner", "fake"]).err("E_RUNNER_NOT_FOUND").to_string();
     assert!(stderr.contains("agency resume ghost"), "{stderr}");
     let meta = env.meta(&env.run_dirs()[0]);
     assert_eq!(meta["flags"]["needs_attention_reason"], "launch_failed");

@@ -26,8 +26,10 @@ pub fn cmd_logs(ctx: &CommandContext, args: LogsArgs) -> Result<()> {
             ctx.out.status("no logs yet");
             return Ok(());
         }
-        let rows: Vec<Vec<String>> =
-            available.into_iter().map(|(name, path, size)| vec![name, format!("{size} B"), path.display().to_string()]).collect();
+        let rows: Vec<Vec<String>> = available
+            .into_iter()
+            .map(|(name, path, size)| vec![name, format!("{size} B"), path.display().to_string()])
+            .collect();
         ctx.out.raw(table(&rows).as_bytes());
         return Ok(());
     };

@@ -19,7 +19,7 @@ pub struct LsArgs {
     /// List runs of every repository, not just the current one
     #[arg(long)]
     all_repos: bool,
-    /// Print JSON (schema in docs/json.md)
+    /// Print JSON (schema in docs/records.md)
     #[arg(long)]
     json: bool,
 }

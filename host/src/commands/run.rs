@@ -28,6 +28,9 @@ pub struct RunArgs {
     /// Run the agent without a TUI, output to logs/runner.log (requires --prompt)
     #[arg(long, requires = "prompt")]
     headless: bool,
+    /// Time limit for a headless agent (e.g. 30m); it gets SIGTERM when it expires
+    #[arg(long, requires = "headless", value_parser = humantime::parse_duration)]
+    timeout: Option<std::time::Duration>,
     /// Do not attach to the session (the default when not on a terminal)
     #[arg(long)]
     detached: bool,
@@ -41,6 +44,7 @@ pub fn cmd_run(ctx: &CommandContext, args: RunArgs) -> Result<()> {
         parent: args.parent,
         prompt: args.prompt,
         headless: args.headless,
+        timeout: args.timeout,
     };
     let started = run::run(&ctx.env, &request)?;
     let meta = &started.meta;

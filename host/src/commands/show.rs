@@ -14,17 +14,24 @@ use crate::store::events;
 pub struct ShowArgs {
     /// Run name, run id or unique run-id prefix
     reference: String,
-    /// Print JSON (schema in docs/json.md)
+    /// Print JSON (schema in docs/records.md)
     #[arg(long)]
     json: bool,
     /// Print only the run's paths as `key: path` lines
     #[arg(long)]
     path: bool,
+    /// Save the pane's scrollback to transcript.txt (the previous one is kept as transcript.1.txt)
+    #[arg(long)]
+    capture: bool,
 }
 
 const LAST_EVENTS: usize = 10;
 
 pub fn cmd_show(ctx: &CommandContext, args: ShowArgs) -> Result<()> {
+    if args.capture {
+        let path = query::capture_transcript(&ctx.env, &args.reference)?;
+        ctx.out.status(&format!("transcript: {}", path.display()));
+    }
     let view = query::show(&ctx.env, &args.reference)?;
     let paths = &view.entry.paths;
     let worktree = view.entry.meta.as_ref().map(|m| m.worktree_path.clone()).unwrap_or_default();
@@ -71,6 +78,16 @@ pub fn cmd_show(ctx: &CommandContext, args: ShowArgs) -> Result<()> {
         ("status".to_string(), views::status_cell(&ctx.out, &view)),
         ("reason".to_string(), views::reason(&view)),
     ];
+    if let Some(status) = &view.status {
+        lines.push(("decided_by".to_string(), status.decided_by.clone()));
+        lines.push(("status_parts".to_string(), views::status_parts(status)));
+        if !status.flags.is_empty() {
+            lines.push(("flags".to_string(), status.flags.join(", ")));
+        }
+    }
+    for (step, provenance) in &meta.plugins {
+        lines.push((format!("plugin.{step}"), views::provenance_line(provenance)));
+    }
     lines.extend(path_lines);
     ctx.out.key_values(&lines);
     if !recent.is_empty() {

@@ -1,5 +1,5 @@
 //! Shared renderings of a run for `ls` and `show`: the versioned JSON object (schema
-//! `1.0`, documented in docs/json.md) and the human status cell.
+//! `1.0`, documented in docs/records.md) and the human status cell.
 
 use serde_json::{Value, json};
 
@@ -46,7 +46,8 @@ pub fn status_cell(out: &Output, view: &RunView) -> String {
         Some(status) => {
             let style = match status.label.as_str() {
                 l if l.starts_with("failed") || l == "worktree missing" || l == "session gone" => Style::Red,
-                l if l.starts_with("needs") || l.contains("not started") || l == "stalled" => Style::Yellow,
+                "needs input" | "blocked" | "stalled" | "agent exited" | "created, not started" => Style::Yellow,
+                "ready for review" | "done" => Style::Cyan,
                 "merged" | "archived" | "abandoned" => Style::Dim,
                 _ => Style::Green,
             };
@@ -61,5 +62,32 @@ pub fn reason(view: &RunView) -> String {
         (Some(status), _) => status.reason.clone(),
         (None, Err(broken)) => format!("{broken}; fix: agency repair --dry-run"),
         (None, Ok(_)) => String::new(),
+    }
+}
+
+/// `outcome=open presence=worktree_present runtime=session_alive activity=working`
+pub fn status_parts(status: &crate::status::Status) -> String {
+    let word = |v: serde_json::Value| v.as_str().unwrap_or("-").to_string();
+    let activity = status.activity.map(|a| word(json!(a))).unwrap_or_else(|| "-".into());
+    format!(
+        "outcome={} presence={} runtime={} activity={activity}",
+        word(json!(status.outcome)),
+        word(json!(status.presence)),
+        word(json!(status.runtime))
+    )
+}
+
+/// One line about the plugin that performed a step: `script 0.1.0 (built-in, sha256 1a2b3c…)`.
+pub fn provenance_line(value: &Value) -> String {
+    let field = |k: &str| value.get(k).and_then(|v| v.as_str()).unwrap_or("?").to_string();
+    match value {
+        Value::Array(items) => items.iter().map(provenance_line).collect::<Vec<_>>().join("; "),
+        _ => format!(
+            "{} {} ({}, sha256 {})",
+            field("id"),
+            field("version"),
+            field("origin"),
+            &field("sha256")[..field("sha256").len().min(12)]
+        ),
     }
 }

@@ -7,9 +7,9 @@ use std::os::unix::fs::PermissionsExt;
 
 use super::{Env, gates, plugins};
 use crate::config::{AgencyJson, Phase};
+use crate::error::{AgencyError, ErrorCode};
 use crate::plugin::CallContext;
 use crate::plugin::api::{Mode, PlanRequest, RunInfo};
-use crate::error::{AgencyError, ErrorCode};
 use crate::store::lock::{self, LockState};
 use crate::store::repo_record;
 use crate::{gh, git, repo, tmux};
@@ -214,7 +214,8 @@ fn check_plugins(env: &Env, repo: &repo::Repo, config: &AgencyJson, report: &mut
             let name = format!("plugin_{phase}_{}", step.plugin);
             let found = env.plugins().find(&step.plugin, Some(project));
             match found.and_then(|p| Ok((env.plugins().granted(&p, &env.dirs.config)?, p))) {
-                Ok((Some(_), plugin)) => report.ok(&name, format!("{} {} ({})", plugin.info.id, plugin.info.version, plugin.origin.describe())),
+                Ok((Some(_), plugin)) => report
+                    .ok(&name, format!("{} {} ({})", plugin.info.id, plugin.info.version, plugin.origin.describe())),
                 Ok((None, plugin)) => report.fail(&name, not_granted("step", &plugin.info.id)),
                 Err(e) => report.fail(&name, e),
             }
@@ -223,10 +224,15 @@ fn check_plugins(env: &Env, repo: &repo::Repo, config: &AgencyJson, report: &mut
 }
 
 fn not_granted(kind: &str, id: &str) -> AgencyError {
-    AgencyError::new(ErrorCode::PluginNotTrusted, format!("{kind} plugin `{id}` is not granted")).with_hint(format!("agency plugin trust {id}"))
+    AgencyError::new(ErrorCode::PluginNotTrusted, format!("{kind} plugin `{id}` is not granted"))
+        .with_hint(format!("agency plugin trust {id}"))
 }
 
-fn check_runner(env: &Env, repo: &repo::Repo, project: (&std::path::Path, &AgencyJson)) -> crate::error::Result<String> {
+fn check_runner(
+    env: &Env,
+    repo: &repo::Repo,
+    project: (&std::path::Path, &AgencyJson),
+) -> crate::error::Result<String> {
     let runner_name = env.user.default_runner.clone();
     let (id, params) = plugins::runner_plugin_id(env, &runner_name, Some(project))?;
     let plugin = env.plugins().find(&id, Some(project))?;
@@ -249,8 +255,11 @@ fn check_runner(env: &Env, repo: &repo::Repo, project: (&std::path::Path, &Agenc
     let plan = env.plugins().plan(&plugin, &ctx, &PlanRequest { mode: Mode::Interactive, prompt: None })?;
     let program = &plan.command.program;
     if crate::process::which(program).is_none() {
-        return Err(AgencyError::new(ErrorCode::RunnerNotFound, format!("runner `{runner_name}` needs `{program}`, which is not on PATH"))
-            .with_hint(format!("install {program}, or set defaults.runner in config.json (for example \"shell\")")));
+        return Err(AgencyError::new(
+            ErrorCode::RunnerNotFound,
+            format!("runner `{runner_name}` needs `{program}`, which is not on PATH"),
+        )
+        .with_hint(format!("install {program}, or set defaults.runner in config.json (for example \"shell\")")));
     }
     Ok(format!("{runner_name} (plugin {id}, runs `{program}`)"))
 }

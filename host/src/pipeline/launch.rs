@@ -19,17 +19,32 @@ use crate::store::{RunPaths, time};
 use crate::tmux;
 
 /// Runs the agent, records how it ended, then keeps the pane usable with the user's shell.
-/// Arguments: exit-file, log file or `-`, stdin file or `-`, program, args…
-const WRAPPER: &str = r#"exit_file=$1; log=$2; input=$3; shift 3
+/// Arguments: exit-file, log file or `-`, stdin file or `-`, time limit in seconds or `-`,
+/// program, args…  With a limit the agent gets SIGTERM (then SIGKILL) when it expires.
+const WRAPPER: &str = r#"exit_file=$1; log=$2; input=$3; limit=$4; shift 4
 started=$(date -u +%Y-%m-%dT%H:%M:%SZ)
-run_agent() { if [ "$input" = - ]; then "$@"; else "$@" < "$input"; fi; }
+rm -f "$exit_file.timeout"
+run_agent() {
+  if [ "$limit" = - ]; then
+    if [ "$input" = - ]; then "$@"; else "$@" < "$input"; fi
+    return
+  fi
+  if [ "$input" = - ]; then "$@" & else "$@" < "$input" & fi
+  agent=$!
+  ( sleep "$limit"; : > "$exit_file.timeout"; kill -TERM "$agent" 2>/dev/null; sleep 5; kill -KILL "$agent" 2>/dev/null ) &
+  watchdog=$!
+  wait "$agent"; status=$?
+  kill "$watchdog" 2>/dev/null
+  return $status
+}
 if [ "$log" = - ]; then
   run_agent "$@"; code=$?
 else
   { run_agent "$@"; echo $? > "$exit_file.code"; } 2>&1 | tee -a "$log"
   code=$(cat "$exit_file.code" 2>/dev/null); code=${code:-255}; rm -f "$exit_file.code"
 fi
-printf '{"exit_code": %s, "started_at": "%s", "ended_at": "%s"}\n' "$code" "$started" "$(date -u +%Y-%m-%dT%H:%M:%SZ)" > "$exit_file.tmp" && mv -f "$exit_file.tmp" "$exit_file"
+timed_out=false; [ -e "$exit_file.timeout" ] && timed_out=true; rm -f "$exit_file.timeout"
+printf '{"exit_code": %s, "timed_out": %s, "started_at": "%s", "ended_at": "%s"}\n' "$code" "$timed_out" "$started" "$(date -u +%Y-%m-%dT%H:%M:%SZ)" > "$exit_file.tmp" && mv -f "$exit_file.tmp" "$exit_file"
 printf '\n[agency] the agent exited with status %s; this shell stays in the worktree (agency resume --restart starts the agent again)\n' "$code"
 exec "${SHELL:-/bin/sh}"
 "#;
@@ -47,6 +62,12 @@ fn ready_timeout() -> Duration {
         .unwrap_or(Duration::from_secs(30))
 }
 
+/// How to launch: the plugin's request plus the host's own time limit (headless runs).
+pub struct LaunchRequest {
+    pub plan: PlanRequest,
+    pub timeout: Option<Duration>,
+}
+
 /// Plan, check and start the agent; returns the updated record.
 pub fn launch(
     env: &Env,
@@ -54,8 +75,9 @@ pub fn launch(
     meta: &RunMeta,
     repo_root: &Path,
     runner: &Authorized,
-    request: &PlanRequest,
+    launch: &LaunchRequest,
 ) -> Result<RunMeta> {
+    let request = &launch.plan;
     let id = runner.plugin.info.id.clone();
     let run = plugins::run_info(env, meta, &record.paths, repo_root, &id, runner.params.clone())?;
     let ctx = CallContext { run: Some(run.clone()), granted: runner.granted.clone(), exec_log: None, deadline: None };
@@ -86,14 +108,16 @@ pub fn launch(
         }
         None => "-".to_string(),
     };
+    let limit = launch.timeout.map_or("-".to_string(), |t| t.as_secs().max(1).to_string());
     let mut argv = vec![
-        "sh".to_string(),
+        "sh".into(),
         "-c".into(),
         WRAPPER.into(),
         "agency-runner".into(),
         exit.display().to_string(),
         log,
         input,
+        limit,
     ];
     argv.push(plan.command.program.clone());
     argv.extend(plan.command.args.iter().cloned());
@@ -122,7 +146,11 @@ pub fn launch(
         m.tmux_session_name = Some(session.clone());
         m.runner_cmd = runner_cmd.clone();
         m.plugins.insert("runner".into(), provenance.clone());
-        m.launch = Some(Launch { mode: mode.into(), started_at: Some(time::now_rfc3339()), ..Launch::default() });
+        let mut record = Launch { mode: mode.into(), started_at: Some(time::now_rfc3339()), ..Launch::default() };
+        if let Some(timeout) = launch.timeout {
+            record.extra.insert("timeout_secs".into(), json!(timeout.as_secs()));
+        }
+        m.launch = Some(record);
         if m.flags.as_ref().and_then(|f| f.needs_attention_reason.as_deref()) == Some("launch_failed") {
             let flags = m.flags_mut();
             flags.needs_attention = false;

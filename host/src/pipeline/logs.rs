@@ -40,8 +40,14 @@ pub fn path(env: &Env, reference: &str, kind: &str) -> Result<(PathBuf, PathBuf)
 
 /// Call `sink` with the log's content, then (when `follow`) with each addition, until the
 /// agent exits (runner log) or forever (other logs; the user interrupts).
-pub fn stream(path: &PathBuf, stop_when_exists: Option<&PathBuf>, follow: bool, mut sink: impl FnMut(&[u8])) -> Result<()> {
-    let mut file = std::fs::File::open(path).map_err(|e| AgencyError::io(ErrorCode::RunNotFound, "cannot open log", path, e))?;
+pub fn stream(
+    path: &PathBuf,
+    stop_when_exists: Option<&PathBuf>,
+    follow: bool,
+    mut sink: impl FnMut(&[u8]),
+) -> Result<()> {
+    let mut file =
+        std::fs::File::open(path).map_err(|e| AgencyError::io(ErrorCode::RunNotFound, "cannot open log", path, e))?;
     let mut buf = Vec::new();
     let mut position = 0u64;
     loop {

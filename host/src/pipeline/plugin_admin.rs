@@ -102,8 +102,11 @@ pub fn add(env: &Env, file: &Path) -> Result<Added> {
     };
     let id = plugin.info.id.clone();
     if crate::plugin::builtin_ids().contains(&id.as_str()) {
-        return Err(AgencyError::new(ErrorCode::PluginInvalid, format!("plugin id `{id}` is reserved by a built-in plugin"))
-            .with_hint("give the plugin another id in its info"));
+        return Err(AgencyError::new(
+            ErrorCode::PluginInvalid,
+            format!("plugin id `{id}` is reserved by a built-in plugin"),
+        )
+        .with_hint("give the plugin another id in its info"));
     }
     let dir = env.plugins().plugins_dir().to_path_buf();
     crate::store::dirs::ensure_dir(&dir)?;
@@ -131,13 +134,17 @@ pub fn add(env: &Env, file: &Path) -> Result<Added> {
 /// Uninstall `id` and forget its grants; false when it was not installed.
 pub fn remove(env: &Env, id: &str) -> Result<bool> {
     if crate::plugin::builtin_ids().contains(&id) {
-        return Err(AgencyError::new(ErrorCode::PluginInvalid, format!("`{id}` is a built-in plugin and cannot be removed")));
+        return Err(AgencyError::new(
+            ErrorCode::PluginInvalid,
+            format!("`{id}` is a built-in plugin and cannot be removed"),
+        ));
     }
     let (wasm, meta) = source::installed_paths(env.plugins().plugins_dir(), id);
     let existed = wasm.exists();
     for path in [&wasm, &meta] {
         if path.exists() {
-            std::fs::remove_file(path).map_err(|e| AgencyError::io(ErrorCode::StoreWriteFailed, "cannot remove", path, e))?;
+            std::fs::remove_file(path)
+                .map_err(|e| AgencyError::io(ErrorCode::StoreWriteFailed, "cannot remove", path, e))?;
         }
     }
     let revoked = Grants::revoke(&env.dirs.config, id)?;

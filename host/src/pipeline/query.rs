@@ -1,14 +1,24 @@
 //! Read-only views of runs for `ls`, `show` and `path`: which runs are in scope, how a `<ref>`
-//! resolves, and each run's status from its record plus one tmux query for all sessions.
+//! resolves, and each run's composed status from its record plus live signals — one
+//! `tmux list-panes` for all runs, the agent's status file, the runner exit record, and the
+//! runner plugin's `classify` of the pane (only for live agents, from the compile cache).
 
 use std::collections::HashMap;
+use std::path::Path;
+use std::rc::Rc;
 
-use super::Env;
+use time::OffsetDateTime;
+
+use super::{Env, launch, plugins, scaffold};
 use crate::error::{ErrorCode, Result};
+use crate::plugin::Plugin;
+use crate::plugin::api::Observation;
 use crate::repo;
-use crate::status::{self, Signals, Status};
+use crate::status::{self, AgentExit, Signals, Status, StatusFile};
+use crate::store::meta::RunMeta;
 use crate::store::runs::{self, RunEntry};
-use crate::tmux;
+use crate::store::time::{now, parse_rfc3339};
+use crate::tmux::{self, PaneInfo};
 
 /// Which runs a listing covers.
 #[derive(Debug, Clone, PartialEq)]
@@ -48,8 +58,9 @@ pub fn list(env: &Env, scope: &Scope, include_archived: bool) -> Result<Vec<RunV
         .into_iter()
         .filter(|e| include_archived || !e.meta.as_ref().is_ok_and(|m| m.is_archived()))
         .collect();
-    let alive = live_sessions(&entries)?;
-    Ok(entries.into_iter().map(|entry| view(entry, &alive)).collect())
+    let panes = live_panes(&entries);
+    let mut classifier = Classifier::new(env);
+    Ok(entries.into_iter().map(|entry| view(env, entry, &panes, &mut classifier)).collect())
 }
 
 /// Resolve `<ref>`: within the current repository first, then across all repositories.
@@ -69,29 +80,123 @@ pub fn find(env: &Env, reference: &str) -> Result<RunEntry> {
 /// One run with its status.
 pub fn show(env: &Env, reference: &str) -> Result<RunView> {
     let entry = find(env, reference)?;
-    let alive = live_sessions(std::slice::from_ref(&entry))?;
-    Ok(view(entry, &alive))
+    let panes = live_panes(std::slice::from_ref(&entry));
+    Ok(view(env, entry, &panes, &mut Classifier::new(env)))
 }
 
-/// Session name → alive, from one `tmux list-panes -a` (skipped when no run has a session).
-fn live_sessions(entries: &[RunEntry]) -> Result<HashMap<String, bool>> {
+/// Session name → pane facts, from one `tmux list-panes -a` (skipped when no run has a session).
+fn live_panes(entries: &[RunEntry]) -> HashMap<String, PaneInfo> {
     let any_session =
         entries.iter().any(|e| e.meta.as_ref().is_ok_and(|m| m.tmux_session_name.is_some() && !m.is_archived()));
     if !any_session {
-        return Ok(HashMap::new());
+        return HashMap::new();
     }
-    // A missing tmux cannot have live sessions; report runs as not alive rather than failing.
-    let panes = tmux::list_panes().unwrap_or_default();
-    Ok(panes.into_iter().map(|p| (p.session, true)).collect())
+    // No tmux (or no server) means no live sessions, not a failed listing.
+    tmux::list_panes().unwrap_or_default().into_iter().map(|p| (p.session.clone(), p)).collect()
 }
 
-fn view(entry: RunEntry, alive: &HashMap<String, bool>) -> RunView {
-    let status = entry.meta.as_ref().ok().map(|meta| {
-        let signals = Signals {
-            worktree_exists: std::path::Path::new(&meta.worktree_path).is_dir(),
-            session_alive: meta.tmux_session_name.as_ref().is_some_and(|s| alive.contains_key(s)),
-        };
-        status::derive(meta, &signals)
-    });
+fn view(env: &Env, entry: RunEntry, panes: &HashMap<String, PaneInfo>, classifier: &mut Classifier) -> RunView {
+    let status =
+        entry.meta.as_ref().ok().map(|meta| status::derive(meta, &signals(env, &entry, meta, panes, classifier)));
     RunView { entry, status }
+}
+
+fn signals(
+    env: &Env,
+    entry: &RunEntry,
+    meta: &RunMeta,
+    panes: &HashMap<String, PaneInfo>,
+    classifier: &mut Classifier,
+) -> Signals {
+    let worktree = Path::new(&meta.worktree_path);
+    let pane = meta.tmux_session_name.as_ref().and_then(|s| panes.get(s));
+    let mut signals = Signals::new(now());
+    signals.stall_after = env.user.stall_after;
+    signals.worktree_exists = worktree.is_dir();
+    signals.session_alive = pane.is_some();
+    signals.pane_activity = pane.and_then(|p| p.activity).and_then(|t| OffsetDateTime::from_unix_timestamp(t).ok());
+    signals.exit = read_exit(&launch::exit_file(&entry.paths));
+    signals.status_file = read_status_file(worktree);
+    if let (Some(pane), None, false) = (pane, &signals.exit, meta.is_archived()) {
+        signals.screen = classifier.classify(meta, &pane.session);
+    }
+    signals
+}
+
+/// `runner_exit.json` as written by the launch wrapper.
+pub fn read_exit(path: &Path) -> Option<AgentExit> {
+    let value: serde_json::Value = serde_json::from_slice(&std::fs::read(path).ok()?).ok()?;
+    let time = |k: &str| value.get(k).and_then(|v| v.as_str()).and_then(parse_rfc3339);
+    Some(AgentExit {
+        code: value.get("exit_code")?.as_i64()? as i32,
+        timed_out: value.get("timed_out").and_then(|v| v.as_bool()).unwrap_or(false),
+        started_at: time("started_at"),
+        ended_at: time("ended_at"),
+    })
+}
+
+fn read_status_file(worktree: &Path) -> StatusFile {
+    match std::fs::read_to_string(worktree.join(".agency/state/runner_status.json")) {
+        Ok(text) => status::parse_status_file(&text, scaffold::STATUS_TEMPLATE_SUMMARY),
+        Err(_) => StatusFile::Absent,
+    }
+}
+
+/// Runner plugins loaded once per process for `classify` (no grants needed: the call gets no
+/// filesystem and no exec). Failures degrade to "no screen signal", never a failed listing.
+struct Classifier<'a> {
+    env: &'a Env,
+    plugins: HashMap<String, Option<Rc<Plugin>>>,
+}
+
+impl<'a> Classifier<'a> {
+    fn new(env: &'a Env) -> Self {
+        Classifier { env, plugins: HashMap::new() }
+    }
+
+    fn plugin(&mut self, meta: &RunMeta) -> Option<Rc<Plugin>> {
+        let recorded =
+            meta.plugins.get("runner").and_then(|p| p.get("id")).and_then(|v| v.as_str()).map(str::to_string);
+        let id = match recorded {
+            Some(id) => id,
+            None => plugins::runner_plugin_id(self.env, &meta.runner, None).ok()?.0,
+        };
+        let env = self.env;
+        self.plugins
+            .entry(id.clone())
+            .or_insert_with(|| {
+                let project = super::repo_config(env).ok().flatten();
+                env.plugins().find(&id, project.as_ref().map(|(root, config)| (root.as_path(), config))).ok()
+            })
+            .clone()
+    }
+
+    fn classify(&mut self, meta: &RunMeta, session: &str) -> Option<(String, Observation)> {
+        let plugin = self.plugin(meta)?;
+        let screen = tmux::capture_pane(session, 0).ok()?;
+        let observation = self.env.plugins().classify(&plugin, &screen).ok()?;
+        Some((plugin.info.id.clone(), observation))
+    }
+}
+
+/// Save the pane's scrollback (plain text) to `transcript.txt`, keeping the previous one as
+/// `transcript.1.txt`. Returns the path.
+pub fn capture_transcript(env: &Env, reference: &str) -> Result<std::path::PathBuf> {
+    let run = super::session::open_live(env, reference)?;
+    if !run.session_alive()? {
+        return Err(crate::error::AgencyError::new(
+            ErrorCode::SessionNotFound,
+            format!("run `{}` has no live session to capture", run.meta.name),
+        )
+        .with_hint(format!("agency resume {}", run.meta.name)));
+    }
+    let text = tmux::capture_pane(&run.session(), 100_000)?;
+    let path = run.entry.paths.transcript.clone();
+    if path.exists() {
+        let _ = std::fs::rename(&path, path.with_file_name("transcript.1.txt"));
+    }
+    crate::store::atomic::write_atomic(&path, text.as_bytes())
+        .map_err(|e| crate::error::AgencyError::io(ErrorCode::StoreWriteFailed, "cannot write transcript", &path, e))?;
+    run.record(env).event("transcript_captured", serde_json::json!({ "bytes": text.len() }))?;
+    Ok(path)
 }

@@ -10,12 +10,13 @@ use super::gates::{self, Gated};
 use super::plugins;
 use super::steps::{self, PhaseReport};
 use super::{Env, RunRecord, launch, names, scaffold};
-use crate::config::Phase;
+use crate::config::{AgencyJson, Phase, StepConfig};
 use crate::error::{AgencyError, ErrorCode, Result};
 use crate::git;
 use crate::plugin::api::{Mode, PlanRequest};
 use crate::store::meta::{self, RunMeta};
 use crate::store::{RunPaths, repo_record, time};
+use std::path::Path;
 
 /// A checked `agency run` invocation.
 #[derive(Debug, Clone, Default)]
@@ -26,6 +27,8 @@ pub struct RunRequest {
     pub parent: Option<String>,
     pub prompt: Option<String>,
     pub headless: bool,
+    /// Time limit for a headless agent.
+    pub timeout: Option<std::time::Duration>,
 }
 
 /// A run whose worktree and record exist.
@@ -48,27 +51,59 @@ pub fn run(env: &Env, req: &RunRequest) -> Result<Started> {
     let gated = gates::check(env, req.name.as_deref(), req.parent.as_deref())?;
     let project = (gated.repo.root.as_path(), &gated.config);
     let runner_name = req.runner.clone().unwrap_or_else(|| env.user.default_runner.clone());
-    let runner = plugins::runner(env, &runner_name, Some(project))?;
-    let setup_steps = plugins::steps(env, &gated.config.steps_for(Phase::Setup), project)?;
+    let prepared = Prepared {
+        runner: plugins::runner(env, &runner_name, Some(project))?,
+        setup: plugins::steps(env, &gated.config.steps_for(Phase::Setup), project)?,
+    };
 
     let created = create_gated(env, &gated, req, &runner_name)?;
     let record = RunRecord::new(env, &created.meta.repo_id, &created.meta.run_id);
+    let started = Instant::now();
+    let result = start(env, &record, &created, project, prepared, req);
+    match &result {
+        Ok(_) => record.event("run_finished", json!({ "duration_ms": started.elapsed().as_millis() as u64 }))?,
+        Err(err) => {
+            let _ = record.event(
+                "run_failed",
+                json!({ "error_code": err.code.as_str(), "message": err.message, "step": record.last_failed_step() }),
+            );
+        }
+    }
+    result
+}
+
+/// The plugins a run needs, loaded and granted at gate time.
+struct Prepared {
+    runner: plugins::Authorized,
+    setup: Vec<(StepConfig, plugins::Authorized)>,
+}
+
+/// Steps 7 and 8: setup, then launch.
+fn start(
+    env: &Env,
+    record: &RunRecord,
+    created: &Created,
+    project: (&Path, &AgencyJson),
+    prepared: Prepared,
+    req: &RunRequest,
+) -> Result<Started> {
     let mut report = None;
     let setup = record.step("setup", || {
-        let phase = steps::run_phase(env, &record, &created.meta, project, Phase::Setup, setup_steps, None)?;
+        let phase = steps::run_phase(env, record, &created.meta, project, Phase::Setup, prepared.setup, None)?;
         let failure = (!phase.ok).then(|| phase.failure(&created.meta.name));
         report = Some(phase);
         failure.map_or(Ok(()), Err)
     });
-    record_setup(&record, report.as_ref(), setup.is_err())?;
+    record_setup(record, report.as_ref(), setup.is_err())?;
     if let Err(err) = setup {
         return Err(setup_hint(err, &created.meta.name));
     }
     let setup = report.ok_or_else(|| AgencyError::internal("setup finished without a report"))?;
-    let request =
+    let plan =
         PlanRequest { mode: if req.headless { Mode::Headless } else { Mode::Interactive }, prompt: req.prompt.clone() };
+    let request = launch::LaunchRequest { plan, timeout: req.timeout };
     let meta = record.update_meta(|_| {})?;
-    let launched = record.step("launch", || launch::launch(env, &record, &meta, &gated.repo.root, &runner, &request));
+    let launched = record.step("launch", || launch::launch(env, record, &meta, project.0, &prepared.runner, &request));
     let meta = launched.inspect_err(|_| {
         let _ = record.update_meta(|m| {
             let flags = m.flags_mut();
@@ -76,7 +111,7 @@ pub fn run(env: &Env, req: &RunRequest) -> Result<Started> {
             flags.needs_attention_reason = Some("launch_failed".into());
         });
     })?;
-    Ok(Started { meta, paths: created.paths, setup })
+    Ok(Started { meta, paths: created.paths.clone(), setup })
 }
 
 /// Keep the setup result (and, on failure, the flags) in the run record.
@@ -99,7 +134,9 @@ fn record_setup(record: &RunRecord, report: Option<&PhaseReport>, failed: bool) 
 
 /// Tell the user what to do after a failed setup (keeping a more specific hint if any).
 fn setup_hint(err: AgencyError, name: &str) -> AgencyError {
-    let hint = format!("agency logs {name} setup   # the worktree is kept; fix and `agency resume {name}` to start the agent anyway");
+    let hint = format!(
+        "agency logs {name} setup   # the worktree is kept; fix and `agency resume {name}` to start the agent anyway"
+    );
     match err.hint {
         Some(_) => err.with_detail("next", hint),
         None => err.with_hint(hint),

@@ -50,13 +50,19 @@ pub fn open_live(env: &Env, reference: &str) -> Result<OpenRun> {
     let entry = query::find(env, reference)?;
     let meta = entry.meta_or_broken()?.clone();
     if meta.is_archived() {
-        return Err(AgencyError::new(ErrorCode::RunArchived, format!("run `{}` is archived; its worktree and session are gone", meta.name))
-            .with_hint(format!("agency restore {}   # brings the worktree and branch back", meta.run_id)));
+        return Err(AgencyError::new(
+            ErrorCode::RunArchived,
+            format!("run `{}` is archived; its worktree and session are gone", meta.name),
+        )
+        .with_hint(format!("agency restore {}   # brings the worktree and branch back", meta.run_id)));
     }
     let worktree = PathBuf::from(&meta.worktree_path);
     if !worktree.is_dir() {
-        return Err(AgencyError::new(ErrorCode::RunBroken, format!("the worktree of run `{}` is missing: {}", meta.name, worktree.display()))
-            .with_hint("agency repair --dry-run   # shows how to reconcile it"));
+        return Err(AgencyError::new(
+            ErrorCode::RunBroken,
+            format!("the worktree of run `{}` is missing: {}", meta.name, worktree.display()),
+        )
+        .with_hint("agency repair --dry-run   # shows how to reconcile it"));
     }
     let common = git::common_dir(&worktree)?;
     let repo_root = common.parent().map(PathBuf::from).unwrap_or(common);
@@ -98,49 +104,58 @@ pub enum Resumed {
 pub fn resume(env: &Env, reference: &str, restart: bool) -> Result<Resumed> {
     let run = open_live(env, reference)?;
     let record = run.record(env);
-    let session = run.session();
-    if run.session_alive()? {
-        if !restart {
-            return Ok(Resumed::AlreadyRunning(session));
+    record.command(if restart { "resume --restart" } else { "resume" }, || {
+        let session = run.session();
+        if run.session_alive()? {
+            if !restart {
+                return Ok(Resumed::AlreadyRunning(session));
+            }
+            tmux::kill_session(&session)?;
+            record.event("session_killed", json!({ "session": session, "by": "resume --restart" }))?;
         }
-        tmux::kill_session(&session)?;
-        record.event("session_killed", json!({ "session": session, "by": "resume --restart" }))?;
-    }
-    let config = run.project_config()?;
-    let project = config.as_ref().map(|c| (run.repo_root.as_path(), c));
-    let runner = plugins::runner(env, &run.meta.runner, project)?;
-    let request = PlanRequest { mode: Mode::Interactive, prompt: None };
-    let meta = record.step("launch", || launch::launch(env, &record, &run.meta, &run.repo_root, &runner, &request))?;
-    record.event("resumed", json!({ "restart": restart }))?;
-    Ok(Resumed::Started(meta.tmux_session_name.unwrap_or(session)))
+        let config = run.project_config()?;
+        let project = config.as_ref().map(|c| (run.repo_root.as_path(), c));
+        let runner = plugins::runner(env, &run.meta.runner, project)?;
+        let request =
+            launch::LaunchRequest { plan: PlanRequest { mode: Mode::Interactive, prompt: None }, timeout: None };
+        let meta =
+            record.step("launch", || launch::launch(env, &record, &run.meta, &run.repo_root, &runner, &request))?;
+        record.event("resumed", json!({ "restart": restart }))?;
+        Ok(Resumed::Started(meta.tmux_session_name.unwrap_or(session)))
+    })
 }
 
 /// Interrupt the agent (Ctrl-C in its pane); the session stays. Flags the run for attention.
 pub fn stop(env: &Env, reference: &str) -> Result<String> {
     let run = open_live(env, reference)?;
-    if !run.session_alive()? {
-        return Err(no_session(&run));
-    }
-    let session = run.session();
-    tmux::send_interrupt(&session)?;
     let record = run.record(env);
-    record.event("stop_requested", json!({ "session": session }))?;
-    record.update_meta(|m| {
-        let flags = m.flags_mut();
-        flags.needs_attention = true;
-        flags.needs_attention_reason = Some("stop_requested".into());
-    })?;
-    Ok(session)
+    record.command("stop", || {
+        if !run.session_alive()? {
+            return Err(no_session(&run));
+        }
+        let session = run.session();
+        tmux::send_interrupt(&session)?;
+        record.event("stop_requested", json!({ "session": session }))?;
+        record.update_meta(|m| {
+            let flags = m.flags_mut();
+            flags.needs_attention = true;
+            flags.needs_attention_reason = Some("stop_requested".into());
+        })?;
+        Ok(session)
+    })
 }
 
 /// End the session; the worktree and record stay. `Ok(false)` when it was already gone.
 pub fn kill(env: &Env, reference: &str) -> Result<bool> {
     let run = open_live(env, reference)?;
-    if !run.session_alive()? {
-        return Ok(false);
-    }
-    let session = run.session();
-    tmux::kill_session(&session)?;
-    run.record(env).event("session_killed", json!({ "session": session, "by": "kill" }))?;
-    Ok(true)
+    let record = run.record(env);
+    record.command("kill", || {
+        if !run.session_alive()? {
+            return Ok(false);
+        }
+        let session = run.session();
+        tmux::kill_session(&session)?;
+        record.event("session_killed", json!({ "session": session, "by": "kill" }))?;
+        Ok(true)
+    })
 }

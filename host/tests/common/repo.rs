@@ -63,7 +63,8 @@ impl TestEnv {
         let rel = format!("agency-plugins/{id}.wasm");
         std::fs::create_dir_all(repo.join("agency-plugins")).unwrap();
         std::fs::copy(wasm, repo.join(&rel)).unwrap();
-        let mut config: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(repo.join("agency.json")).unwrap()).unwrap();
+        let mut config: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(repo.join("agency.json")).unwrap()).unwrap();
         config["plugins"][id] = serde_json::json!({ "path": rel, "sha256": sha256_file(wasm) });
         if let serde_json::Value::Object(map) = extra {
             for (key, value) in map {
@@ -83,7 +84,8 @@ impl TestEnv {
                     .unwrap_or_else(|e| panic!("{}: meta.json: {e}", dir.display()));
             }
             for line in std::fs::read_to_string(dir.join("events.jsonl")).unwrap_or_default().lines() {
-                serde_json::from_str::<serde_json::Value>(line).unwrap_or_else(|e| panic!("{}: events line {line:?}: {e}", dir.display()));
+                serde_json::from_str::<serde_json::Value>(line)
+                    .unwrap_or_else(|e| panic!("{}: events line {line:?}: {e}", dir.display()));
             }
         }
     }

@@ -11,7 +11,7 @@ use crate::pipeline::plugin_admin;
 /// List built-in, installed and project-pinned plugins with their grant state
 #[derive(Debug, Args)]
 pub struct ListArgs {
-    /// Print JSON (schema in docs/json.md)
+    /// Print JSON (schema in docs/records.md)
     #[arg(long)]
     json: bool,
 }
@@ -22,7 +22,9 @@ pub fn cmd_list(ctx: &CommandContext, args: ListArgs) -> Result<()> {
         ctx.out.json(&json!({ "schema_version": "1.0", "plugins": views }));
         return Ok(());
     }
-    let mut rows = vec![["ID", "KIND", "VERSION", "GRANT", "ORIGIN", "DESCRIPTION"].map(|h| ctx.out.paint(h, Style::Bold)).to_vec()];
+    let mut rows = vec![
+        ["ID", "KIND", "VERSION", "GRANT", "ORIGIN", "DESCRIPTION"].map(|h| ctx.out.paint(h, Style::Bold)).to_vec(),
+    ];
     for v in views {
         rows.push(vec![v.id, v.kind, v.version, v.grant, v.origin, v.description]);
     }
