@@ -41,6 +41,7 @@ fn main() {
         code.push_str(&format!("    ({id:?}, include_bytes!({:?})),\n", file.display().to_string()));
     }
     code.push_str("];\n");
+    code.push_str(&screens_table(&plugins));
     let out_dir = PathBuf::from(std::env::var("OUT_DIR").unwrap());
     std::fs::write(out_dir.join("builtin_plugins.rs"), code).unwrap();
     println!("cargo:rustc-env=AGENCY_FIXTURES_DIR={}", out.display());
@@ -72,4 +73,24 @@ fn build_guests(plugins: &Path, target: &Path) {
             "building the built-in plugins failed (see above). If the target is missing, run:\n    rustup target add wasm32-wasip2"
         );
     }
+}
+
+/// Recorded screens shipped for the conformance kit: `plugins/<id>/screens/<state>--<what>.txt`.
+fn screens_table(plugins: &Path) -> String {
+    let mut rows = Vec::new();
+    for (id, _) in BUILTINS {
+        let dir = plugins.join(id).join("screens");
+        let Ok(entries) = std::fs::read_dir(&dir) else { continue };
+        let mut files: Vec<PathBuf> =
+            entries.flatten().map(|e| e.path()).filter(|p| p.extension().is_some_and(|x| x == "txt")).collect();
+        files.sort();
+        for file in files {
+            let name = file.file_name().unwrap().to_string_lossy().into_owned();
+            rows.push(format!("    ({id:?}, {name:?}, include_str!({:?})),\n", file.display().to_string()));
+        }
+    }
+    format!(
+        "/// Recorded screens per built-in runner: (plugin id, file name, text).\npub const SCREENS: &[(&str, &str, &str)] = &[\n{}];\n",
+        rows.concat()
+    )
 }

@@ -5,6 +5,7 @@
 //! git/tmux argv themselves: they talk to the user through [`Ui`] and to the world through the
 //! adapters.
 
+pub mod conformance;
 pub mod doctor;
 pub mod gates;
 pub mod init;

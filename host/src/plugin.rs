@@ -396,6 +396,11 @@ fn check_len(plugin_id: &str, field: &str, len: usize, max: usize) -> Result<()>
     Ok(())
 }
 
+/// Recorded screens shipped with agency for runner `id` (conformance kit): (file, text).
+pub fn shipped_screens(id: &str) -> Vec<(&'static str, &'static str)> {
+    builtin::screens(id)
+}
+
 /// Ids of the built-in plugins.
 pub fn builtin_ids() -> Vec<&'static str> {
     builtin::ids().collect()

@@ -13,6 +13,7 @@ mod test_plugins;
 mod test_records;
 mod test_run;
 mod test_session;
+mod test_status;
 
 #[test]
 fn every_test_file_is_listed() {

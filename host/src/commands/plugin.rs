@@ -4,6 +4,7 @@ mod add;
 mod inspect;
 mod list;
 mod remove;
+mod test;
 mod trust;
 
 use clap::Subcommand;
@@ -13,7 +14,7 @@ use crate::cli::output::Output;
 use crate::error::Result;
 use crate::pipeline::plugin_admin::PluginView;
 
-/// Manage plugins: list, add, inspect, trust, remove
+/// Manage plugins: list, add, inspect, trust, remove, test
 #[derive(Debug, Subcommand)]
 pub enum PluginCommand {
     List(list::ListArgs),
@@ -21,6 +22,7 @@ pub enum PluginCommand {
     Inspect(inspect::InspectArgs),
     Trust(trust::TrustArgs),
     Remove(remove::RemoveArgs),
+    Test(test::TestArgs),
 }
 
 pub fn cmd_plugin(ctx: &CommandContext, command: PluginCommand) -> Result<()> {
@@ -30,6 +32,7 @@ pub fn cmd_plugin(ctx: &CommandContext, command: PluginCommand) -> Result<()> {
         PluginCommand::Inspect(args) => inspect::cmd_inspect(ctx, args),
         PluginCommand::Trust(args) => trust::cmd_trust(ctx, args),
         PluginCommand::Remove(args) => remove::cmd_remove(ctx, args),
+        PluginCommand::Test(args) => test::cmd_test(ctx, args),
     }
 }
 

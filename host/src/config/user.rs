@@ -76,7 +76,7 @@ impl UserConfig {
         config.runners = command_map(root.opt_object("runners")?)?;
         config.editors = command_map(root.opt_object("editors")?)?;
         if let Some(mut status) = root.opt_object("status")? {
-            let stall = status.opt_duration("stall_after", Duration::from_secs(10), Duration::from_secs(7 * 86400))?;
+            let stall = status.opt_duration("stall_after", Duration::from_secs(1), Duration::from_secs(7 * 86400))?;
             config.stall_after = stall.unwrap_or(DEFAULT_STALL_AFTER);
             status.finish()?;
         }

@@ -13,3 +13,8 @@ pub fn bytes(id: &str) -> Option<&'static [u8]> {
 pub fn ids() -> impl Iterator<Item = &'static str> {
     BUILTINS.iter().map(|(id, _)| *id)
 }
+
+/// Recorded screens shipped for built-in runner `id`: (file name, text).
+pub fn screens(id: &str) -> Vec<(&'static str, &'static str)> {
+    SCREENS.iter().filter(|(plugin, _, _)| *plugin == id).map(|(_, name, text)| (*name, *text)).collect()
+}

@@ -48,7 +48,7 @@ impl Runner for CommandRunner {
             Some(line) if ["$", "#", "%", ">"].iter().any(|p| line.trim_end().ends_with(p)) => {
                 Observation::new(Activity::Idle, "at a prompt", Some(line))
             }
-            Some(line) => Observation::new(Activity::Working, "producing output", Some(line)),
+            Some(line) => Observation::new(Activity::Unknown, "output without a recognisable prompt", Some(line)),
             None => Observation::unknown("empty screen"),
         }
     }

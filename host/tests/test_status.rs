@@ -1,0 +1,249 @@
+//! Status you can trust, proven with real tmux sessions running fake agents: a fake `claude`
+//! that shows recorded Claude Code screens (working, a permission prompt, idle, exit) drives
+//! every transition through the real claude runner plugin's `classify`; the agent's status file
+//! (fresh, stale, invalid, the scaffold's template), headless results (done, failed, timed out),
+//! `show` explaining which signal decided, `show --capture`, and the events of each command.
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use crate::common::TestEnv;
+
+fn screens_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../plugins/claude/screens")
+}
+
+/// Poll `agency ls --json` until the run's status label is `label`; return that status.
+#[track_caller]
+fn wait_for_label(env: &TestEnv, repo: &Path, label: &str) -> serde_json::Value {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let mut last = serde_json::Value::Null;
+    while Instant::now() < deadline {
+        let json = env.agency(repo, &["ls", "--json"]).json();
+        last = json["runs"][0]["status"].clone();
+        if last["label"] == label {
+            return last;
+        }
+        std::thread::sleep(Duration::from_millis(150));
+    }
+    panic!("status never became {label:?}; last: {last:#}");
+}
+
+fn meta_worktree(env: &TestEnv) -> PathBuf {
+    PathBuf::from(env.meta(&env.run_dirs()[0])["worktree_path"].as_str().unwrap())
+}
+
+/// A fake `claude` on PATH: shows the working screen until `go` exists in its cwd's
+/// `.agency/tmp`, then a permission prompt until a line is typed, then the idle prompt until
+/// `exit` is typed, then the exit screen.
+fn fake_claude(env: &TestEnv) {
+    let dir = screens_dir();
+    let show = |file: &str| format!("printf '\\033[2J\\033[H'; cat '{}'", dir.join(file).display());
+    let script = format!(
+        "#!/bin/sh\n{}\nwhile [ ! -e .agency/tmp/go ]; do sleep 0.1; done\n{}\nread answer\n{}\nwhile read line; do [ \"$line\" = exit ] && break; done\n{}\nexit 0\n",
+        show("working--spinner.txt"),
+        show("needs-input--bash-permission.txt"),
+        show("idle--prompt.txt"),
+        show("exited--resume-hint.txt"),
+    );
+    env.fake_bin("claude", &script);
+}
+
+#[test]
+fn a_fake_claude_goes_through_every_state() {
+    let env = TestEnv::new();
+    let repo = env.repo("r");
+    fake_claude(&env);
+    env.agency(&repo, &["run", "--name", "c", "--runner", "claude"]).ok();
+    let session = env.meta(&env.run_dirs()[0])["tmux_session_name"].as_str().unwrap().to_string();
+
+    let working = wait_for_label(&env, &repo, "working");
+    assert_eq!(working["decided_by"], "screen:claude");
+    assert_eq!(working["activity"], "working");
+
+    std::fs::write(meta_worktree(&env).join(".agency/tmp/go"), "").unwrap();
+    let asking = wait_for_label(&env, &repo, "needs input");
+    assert_eq!(asking["decided_by"], "screen:claude");
+    let reason = asking["reason"].as_str().unwrap();
+    assert!(
+        reason.starts_with("claude runner saw permission prompt at ")
+            && reason.ends_with(": 'Do you want to proceed?'"),
+        "{reason}"
+    );
+    let show = env.agency(&repo, &["show", "c"]);
+    assert_eq!(show.value("status").as_deref(), Some("needs input"));
+    assert_eq!(show.value("decided_by").as_deref(), Some("screen:claude"));
+
+    env.tmux(&["send-keys", "-t", &format!("={session}:"), "1", "Enter"]);
+    let idle = wait_for_label(&env, &repo, "idle");
+    assert!(idle["reason"].as_str().unwrap().contains("at the prompt"));
+
+    env.tmux(&["send-keys", "-t", &format!("={session}:"), "exit", "Enter"]);
+    let exited = wait_for_label(&env, &repo, "agent exited");
+    assert_eq!(exited["runtime"], "agent_exited");
+    assert_eq!(exited["decided_by"], "runner_exit");
+    assert!(exited["reason"].as_str().unwrap().contains("status 0"));
+}
+
+fn write_status(worktree: &Path, body: serde_json::Value) {
+    std::fs::write(worktree.join(".agency/state/runner_status.json"), body.to_string()).unwrap();
+}
+
+#[test]
+fn the_status_file_reports_are_weighed_against_the_screen() {
+    let env = TestEnv::new();
+    let repo = env.repo("r");
+    env.agency(&repo, &["run", "--name", "s"]).ok();
+    // The scaffold's template does not make a fresh run read as working.
+    let template = wait_for_label(&env, &repo, "idle");
+    assert_eq!(template["decided_by"], "screen:shell");
+
+    let worktree = meta_worktree(&env);
+    let now = agency::store::time::now_rfc3339();
+    write_status(
+        &worktree,
+        serde_json::json!({"schema_version": "1.0", "status": "needs_input", "updated_at": now, "summary": "schema question", "questions": ["Postgres or SQLite?"]}),
+    );
+    let asking = wait_for_label(&env, &repo, "needs input");
+    assert_eq!(asking["decided_by"], "status_file");
+    assert!(asking["reason"].as_str().unwrap().contains("Postgres or SQLite?"));
+
+    write_status(
+        &worktree,
+        serde_json::json!({"schema_version": "1.0", "status": "ready_for_review", "updated_at": "2020-01-01T00:00:00Z", "summary": "done", "how_to_test": "cargo test"}),
+    );
+    let review = wait_for_label(&env, &repo, "ready for review");
+    assert!(review["reason"].as_str().unwrap().contains("cargo test"));
+
+    write_status(
+        &worktree,
+        serde_json::json!({"schema_version": "1.0", "status": "finished", "updated_at": now, "summary": "?"}),
+    );
+    let invalid = wait_for_label(&env, &repo, "idle");
+    assert!(invalid["status_file_error"].as_str().unwrap().contains("unknown status"));
+    assert!(invalid["reason"].as_str().unwrap().contains("status file ignored"));
+}
+
+#[test]
+fn a_stale_report_and_a_quiet_pane_read_as_stalled() {
+    let env = TestEnv::new();
+    let repo = env.repo("r");
+    let config = serde_json::json!({"version": 1, "defaults": {"runner": "shell"}, "runners": {"quiet": "sh -c 'echo thinking hard; sleep 600'"}, "status": {"stall_after": "1s"}});
+    env.write_user_config(&config.to_string());
+    env.agency(&repo, &["run", "--name", "q", "--runner", "quiet"]).ok();
+    write_status(
+        &meta_worktree(&env),
+        serde_json::json!({"schema_version": "1.0", "status": "working", "updated_at": "2020-01-01T00:00:00Z", "summary": "refactoring"}),
+    );
+    std::thread::sleep(Duration::from_millis(2100));
+    let stalled = wait_for_label(&env, &repo, "stalled");
+    assert_eq!(stalled["activity"], "stalled");
+    assert!(stalled["reason"].as_str().unwrap().contains("no status update since 2020-01-01T00:00:00Z"));
+}
+
+#[test]
+fn headless_runs_end_as_done_failed_or_timed_out() {
+    let env = TestEnv::new();
+    let repo = env.repo("r");
+    env.agency(&repo, &["run", "--name", "ok", "--headless", "--prompt", "echo fine"]).ok();
+    env.agency(&repo, &["run", "--name", "bad", "--headless", "--prompt", "echo broken >&2; exit 3"]).ok();
+    env.agency(&repo, &["run", "--name", "slow", "--headless", "--timeout", "1s", "--prompt", "sleep 30"]).ok();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let json = env.agency(&repo, &["ls", "--json"]).json();
+        let label =
+            |name: &str| json["runs"].as_array().unwrap().iter().find(|r| r["name"] == name).unwrap()["status"].clone();
+        let (ok, bad, slow) = (label("ok"), label("bad"), label("slow"));
+        if ok["label"] == "done" && bad["label"] == "failed" && slow["label"] == "failed" {
+            assert!(bad["reason"].as_str().unwrap().contains("exited with status 3"), "{bad}");
+            assert!(slow["reason"].as_str().unwrap().contains("timed out"), "{slow}");
+            assert_eq!(ok["decided_by"], "runner_exit");
+            break;
+        }
+        assert!(Instant::now() < deadline, "headless runs did not finish: {json:#}");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    let log = env.agency(&repo, &["logs", "bad", "runner"]);
+    assert!(log.ok().contains("broken"));
+}
+
+#[test]
+fn show_capture_saves_the_transcript_and_keeps_the_previous_one() {
+    let env = TestEnv::new();
+    let repo = env.repo("r");
+    env.agency(&repo, &["run", "--name", "t", "--runner", "shell"]).ok();
+    let session = env.meta(&env.run_dirs()[0])["tmux_session_name"].as_str().unwrap().to_string();
+    env.tmux(&["send-keys", "-t", &format!("={session}:"), "echo first-marker", "Enter"]);
+    std::thread::sleep(Duration::from_millis(500));
+    let out = env.agency(&repo, &["show", "t", "--capture"]);
+    out.ok();
+    let transcript = env.run_dirs()[0].join("transcript.txt");
+    assert!(std::fs::read_to_string(&transcript).unwrap().contains("first-marker"));
+    env.tmux(&["send-keys", "-t", &format!("={session}:"), "clear; echo second-marker", "Enter"]);
+    std::thread::sleep(Duration::from_millis(500));
+    env.agency(&repo, &["show", "t", "--capture"]).ok();
+    assert!(std::fs::read_to_string(&transcript).unwrap().contains("second-marker"));
+    assert!(env.run_dirs()[0].join("transcript.1.txt").exists(), "the previous transcript is kept");
+}
+
+#[test]
+fn commands_that_change_a_run_leave_events() {
+    let env = TestEnv::new();
+    let repo = env.repo("r");
+    env.agency(&repo, &["run", "--name", "e"]).ok();
+    env.agency(&repo, &["stop", "e"]).ok();
+    env.agency(&repo, &["kill", "e"]).ok();
+    env.agency(&repo, &["stop", "e"]).err("E_SESSION_NOT_FOUND");
+    let events: Vec<serde_json::Value> = std::fs::read_to_string(env.run_dirs()[0].join("events.jsonl"))
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let names: Vec<&str> = events.iter().map(|e| e["event"].as_str().unwrap()).collect();
+    for expected in [
+        "run_started",
+        "run_finished",
+        "command_started",
+        "command_finished",
+        "stop_requested",
+        "session_killed",
+        "command_failed",
+    ] {
+        assert!(names.contains(&expected), "{expected} missing from {names:?}");
+    }
+    let failed = events.iter().find(|e| e["event"] == "command_failed").unwrap();
+    assert_eq!(failed["data"]["error_code"], "E_SESSION_NOT_FOUND");
+    assert_eq!(failed["data"]["command"], "stop");
+
+    env.write_script(&repo, "scripts/agency_setup.sh", "#!/bin/sh\nexit 4\n");
+    env.agency(&repo, &["run", "--name", "f"]).err("E_SCRIPT_FAILED");
+    let dir = env.run_dirs().into_iter().find(|d| env.meta(d)["name"] == "f").unwrap();
+    let events = std::fs::read_to_string(dir.join("events.jsonl")).unwrap();
+    let run_failed: serde_json::Value = events
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+        .find(|e| e["event"] == "run_failed")
+        .unwrap();
+    assert_eq!(run_failed["data"]["error_code"], "E_SCRIPT_FAILED");
+    assert_eq!(run_failed["data"]["step"], "setup");
+    let show = env.agency(&repo, &["show", "f"]);
+    assert!(show.ok().contains("step_failed"), "show lists the last events");
+}
+
+#[test]
+fn the_builtin_runners_pass_the_conformance_kit() {
+    let env = TestEnv::new();
+    for runner in ["claude", "codex", "shell", "command"] {
+        let out = env.agency(&env.root(), &["plugin", "test", runner, "--json"]);
+        let json = out.json();
+        assert_eq!(json["passed"], true, "{runner}: {json:#}");
+    }
+    let claude = env.agency(&env.root(), &["plugin", "test", "claude", "--json"]).json();
+    let screens = claude["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["check"].as_str().unwrap().starts_with("screen "))
+        .count();
+    assert!(screens >= 10, "recorded claude screens are checked");
+}
