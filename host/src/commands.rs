@@ -3,18 +3,25 @@
 //! spawn processes, touch files or print errors themselves.
 
 mod attach;
+mod clean;
 mod completion;
 mod doctor;
 mod init;
 mod kill;
 mod logs;
 mod ls;
+mod merge;
+mod open;
 mod path;
 mod plugin;
+mod push;
+mod repair;
+mod restore;
 mod resume;
 mod run;
 mod show;
 mod stop;
+mod verify;
 mod views;
 
 use clap::Subcommand;
@@ -30,11 +37,18 @@ pub enum Command {
     Ls(ls::LsArgs),
     Show(show::ShowArgs),
     Path(path::PathArgs),
+    Open(open::OpenArgs),
     Attach(attach::AttachArgs),
     Resume(resume::ResumeArgs),
     Stop(stop::StopArgs),
     Kill(kill::KillArgs),
     Logs(logs::LogsArgs),
+    Verify(verify::VerifyArgs),
+    Push(push::PushArgs),
+    Merge(merge::MergeArgs),
+    Clean(clean::CleanArgs),
+    Restore(restore::RestoreArgs),
+    Repair(repair::RepairArgs),
     #[command(subcommand)]
     Plugin(plugin::PluginCommand),
     Completion(completion::CompletionArgs),
@@ -48,11 +62,18 @@ pub fn dispatch(ctx: &CommandContext, command: Command) -> Result<()> {
         Command::Ls(args) => ls::cmd_ls(ctx, args),
         Command::Show(args) => show::cmd_show(ctx, args),
         Command::Path(args) => path::cmd_path(ctx, args),
+        Command::Open(args) => open::cmd_open(ctx, args),
         Command::Attach(args) => attach::cmd_attach(ctx, args),
         Command::Resume(args) => resume::cmd_resume(ctx, args),
         Command::Stop(args) => stop::cmd_stop(ctx, args),
         Command::Kill(args) => kill::cmd_kill(ctx, args),
         Command::Logs(args) => logs::cmd_logs(ctx, args),
+        Command::Verify(args) => verify::cmd_verify(ctx, args),
+        Command::Push(args) => push::cmd_push(ctx, args),
+        Command::Merge(args) => merge::cmd_merge(ctx, args),
+        Command::Clean(args) => clean::cmd_clean(ctx, args),
+        Command::Restore(args) => restore::cmd_restore(ctx, args),
+        Command::Repair(args) => repair::cmd_repair(ctx, args),
         Command::Plugin(command) => plugin::cmd_plugin(ctx, command),
         Command::Completion(args) => completion::cmd_completion(ctx, args),
     }

@@ -161,6 +161,125 @@ pub fn delete_branch(repo: &Path, branch: &str) -> Result<()> {
     run_ok(git(repo).args(["branch", "-D", branch]), "delete branch").map(|_| ())
 }
 
+/// `git fetch origin` (network timeout).
+pub fn fetch(dir: &Path, remote: &str) -> Result<()> {
+    run_ok(git(dir).args(["fetch", "--quiet", remote]).timeout(NETWORK_TIMEOUT), "git fetch").map(|_| ())
+}
+
+/// `git push -u <remote> <branch>` (optionally `--force-with-lease`).
+pub fn push(dir: &Path, remote: &str, branch: &str, force_with_lease: bool) -> Result<()> {
+    let mut cmd = git(dir).args(["push", "--quiet", "-u"]);
+    if force_with_lease {
+        cmd = cmd.arg("--force-with-lease");
+    }
+    let cmd = cmd.args([remote, branch]).timeout(NETWORK_TIMEOUT);
+    let argv = cmd.display();
+    cmd.run_ok().map(|_| ()).map_err(|e| {
+        error(ErrorCode::GitFailed, "git push failed", e)
+            .with_detail("command", argv)
+            .with_hint("if the branch was rewritten on purpose: agency push <ref> --force-with-lease")
+    })
+}
+
+/// Number of commits in `range` (e.g. `origin/main..HEAD`).
+pub fn count(dir: &Path, range: &str) -> Result<u64> {
+    let out = run_ok(git(dir).args(["rev-list", "--count", range]), "count commits")?;
+    Ok(trimmed(&out).parse().unwrap_or(0))
+}
+
+/// `- <short sha> <subject>` lines for `range`, oldest first.
+pub fn log_lines(dir: &Path, range: &str) -> Result<Vec<String>> {
+    let out = run_ok(git(dir).args(["log", "--reverse", "--format=- %h %s", range]), "git log")?;
+    Ok(out.stdout_str().lines().map(str::to_string).collect())
+}
+
+/// `git diff --stat` of `range`.
+pub fn diff_stat(dir: &Path, range: &str) -> Result<String> {
+    Ok(run_ok(git(dir).args(["diff", "--stat=100", range]), "git diff --stat")?.stdout_str())
+}
+
+/// The tree of the working directory as it is (tracked changes and untracked, non-ignored
+/// files), computed in a temporary index so the real one is untouched.
+pub fn worktree_tree(dir: &Path, scratch_index: &Path) -> Result<String> {
+    let _ = std::fs::remove_file(scratch_index);
+    let with_index = |cmd: Cmd| cmd.env("GIT_INDEX_FILE", scratch_index);
+    run_ok(with_index(git(dir).args(["read-tree", "HEAD"])), "read HEAD into a scratch index")?;
+    run_ok(with_index(git(dir).args(["add", "-A", "."])), "stage the worktree in a scratch index")?;
+    let out = run_ok(with_index(git(dir).arg("write-tree")), "write the worktree tree")?;
+    let _ = std::fs::remove_file(scratch_index);
+    Ok(trimmed(&out))
+}
+
+/// A commit with `tree` on top of `parent` (no ref is moved).
+pub fn commit_tree(dir: &Path, tree: &str, parent: &str, message: &str) -> Result<String> {
+    let out = run_ok(git(dir).args(["commit-tree", tree, "-p", parent, "-m", message]), "create a commit")?;
+    Ok(trimmed(&out))
+}
+
+pub fn update_ref(dir: &Path, name: &str, target: &str) -> Result<()> {
+    run_ok(git(dir).args(["update-ref", name, target]), "update ref").map(|_| ())
+}
+
+pub fn delete_ref(dir: &Path, name: &str) -> Result<()> {
+    run_ok(git(dir).args(["update-ref", "-d", name]), "delete ref").map(|_| ())
+}
+
+/// Whether `commit` is reachable from any remote-tracking branch.
+pub fn on_a_remote(dir: &Path, commit: &str) -> Result<bool> {
+    let out = run_ok(git(dir).args(["rev-list", "--count", commit, "--not", "--remotes"]), "count unpushed commits")?;
+    Ok(trimmed(&out) == "0")
+}
+
+/// Whether the changes of `branch` are already in `target`: an ancestor (merge commit or
+/// fast-forward), every commit applied with the same patch (rebase merge), or the whole branch
+/// applied as one patch (squash merge).
+pub fn is_merged_into(dir: &Path, branch: &str, target: &str) -> Result<bool> {
+    let ancestor = git(dir)
+        .args(["merge-base", "--is-ancestor", branch, target])
+        .run()
+        .map_err(|e| error(ErrorCode::GitFailed, "merge-base", e))?;
+    if ancestor.success() {
+        return Ok(true);
+    }
+    let Some(base) = query(git(dir).args(["merge-base", target, branch]), "merge-base")? else { return Ok(false) };
+    let all_applied = |upstream: &str, head: &str| -> Result<bool> {
+        let out = run_ok(git(dir).args(["cherry", upstream, head]), "git cherry")?;
+        let text = out.stdout_str();
+        Ok(!text.trim().is_empty() && text.lines().all(|l| l.starts_with('-')))
+    };
+    if all_applied(target, branch)? {
+        return Ok(true);
+    }
+    let tree = rev_parse_tree(dir, branch)?;
+    let squashed = commit_tree(dir, &tree, &base, "agency: squash probe")?;
+    all_applied(target, &squashed)
+}
+
+fn rev_parse_tree(dir: &Path, rev: &str) -> Result<String> {
+    Ok(trimmed(&run_ok(git(dir).args(["rev-parse", &format!("{rev}^{{tree}}")]), "resolve tree")?))
+}
+
+/// `git worktree add [-b <branch>] <path> <start>` for restoring; `branch` is created when new.
+pub fn worktree_add_existing(repo: &Path, path: &Path, branch: &str) -> Result<()> {
+    run_ok(
+        git(repo).args(["worktree", "add"]).arg(path).arg(branch).timeout(Duration::from_secs(600)),
+        "git worktree add",
+    )
+    .map(|_| ())
+}
+
+/// Create `branch` at `start` without checking it out.
+pub fn create_branch(repo: &Path, branch: &str, start: &str) -> Result<()> {
+    run_ok(git(repo).args(["branch", branch, start]), "create branch").map(|_| ())
+}
+
+/// Make the working files of `dir` equal to `commit`'s tree while the index stays at HEAD:
+/// restores saved uncommitted changes as uncommitted changes.
+pub fn restore_files(dir: &Path, commit: &str) -> Result<()> {
+    run_ok(git(dir).args(["read-tree", "--reset", "-u", commit]), "restore saved files")?;
+    run_ok(git(dir).args(["reset", "-q"]), "unstage restored files").map(|_| ())
+}
+
 /// `git --version`, for doctor.
 pub fn version() -> Result<String> {
     let out = Cmd::new("git").arg("--version").run_ok().map_err(|e| error(ErrorCode::GitFailed, "git --version", e))?;

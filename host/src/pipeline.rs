@@ -5,20 +5,25 @@
 //! git/tmux argv themselves: they talk to the user through [`Ui`] and to the world through the
 //! adapters.
 
+pub mod archive;
 pub mod conformance;
 pub mod doctor;
 pub mod gates;
 pub mod init;
 pub mod launch;
 pub mod logs;
+pub mod merge;
 pub mod names;
 pub mod plugin_admin;
 pub mod plugins;
+pub mod push;
 pub mod query;
+pub mod repair;
 pub mod run;
 pub mod scaffold;
 pub mod session;
 pub mod steps;
+pub mod verify;
 
 use serde_json::{Value, json};
 use std::cell::{OnceCell, RefCell};

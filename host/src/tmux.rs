@@ -151,6 +151,14 @@ pub fn send_text(session: &str, text: &str) -> Result<()> {
     tmux().args(["send-keys", "-t", &target, "Enter"]).run_ok().map(|_| ()).map_err(|e| error("tmux send-keys", e))
 }
 
+/// A variable of the session's environment (`tmux show-environment`), if set.
+pub fn session_env(session: &str, name: &str) -> Option<String> {
+    let out = tmux().args(["show-environment", "-t", &exact(session), name]).run().ok()?;
+    let text = out.stdout_str();
+    let line = text.lines().next()?;
+    line.strip_prefix(&format!("{name}=")).map(str::to_string)
+}
+
 /// Send Ctrl-C to the pane.
 pub fn send_interrupt(session: &str) -> Result<()> {
     tmux().args(["send-keys", "-t", &pane(session), "C-c"]).run_ok().map(|_| ()).map_err(|e| error("tmux send-keys", e))

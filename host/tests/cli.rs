@@ -11,8 +11,10 @@ mod test_lock;
 mod test_plugin_sandbox;
 mod test_plugins;
 mod test_records;
+mod test_repair;
 mod test_run;
 mod test_session;
+mod test_ship;
 mod test_status;
 
 #[test]

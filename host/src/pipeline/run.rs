@@ -196,6 +196,7 @@ fn create_gated(env: &Env, gated: &Gated, req: &RunRequest, runner: &str) -> Res
 
     record.step("meta", || {
         initial.pipeline_mut().last_step = Some("worktree".into());
+        initial.base_commit = git::rev_parse(&worktree, "HEAD")?;
         meta::write(&record.paths.meta, &initial)?;
         repo_record::touch(&env.store, &gated.repo, None)
     })?;

@@ -159,3 +159,28 @@ pub fn kill(env: &Env, reference: &str) -> Result<bool> {
         Ok(true)
     })
 }
+
+/// Open the run's worktree in an editor: `--editor` (a name from `editors` or a command),
+/// else `defaults.editor`, `$VISUAL`, `$EDITOR`.
+pub fn open_in_editor(env: &Env, reference: &str, editor: Option<&str>) -> Result<()> {
+    let run = open_live(env, reference)?;
+    let choice = editor
+        .map(str::to_string)
+        .or_else(|| env.user.default_editor.clone())
+        .or_else(|| std::env::var("VISUAL").ok())
+        .or_else(|| std::env::var("EDITOR").ok())
+        .ok_or_else(|| {
+            AgencyError::new(ErrorCode::Usage, "no editor configured")
+                .with_hint("agency open <ref> --editor code   # or set defaults.editor in config.json")
+        })?;
+    let line = env.user.editors.get(&choice).cloned().unwrap_or(choice);
+    let words: Vec<&str> = line.split_whitespace().collect();
+    let (program, args) =
+        words.split_first().ok_or_else(|| AgencyError::new(ErrorCode::Usage, "the editor command is empty"))?;
+    crate::process::Cmd::new(program).args(args).arg(&run.meta.worktree_path).run_interactive().map(|_| ()).map_err(
+        |e| {
+            AgencyError::new(ErrorCode::ToolNotFound, format!("cannot start the editor: {}", e.summary()))
+                .with_hint("agency open <ref> --editor <command>")
+        },
+    )
+}

@@ -34,6 +34,9 @@ pub struct RunMeta {
     pub parent_branch: String,
     #[serde(default)]
     pub branch: String,
+    /// The parent's commit the branch started from.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub base_commit: Option<String>,
     #[serde(default)]
     pub worktree_path: String,
     #[serde(default)]
@@ -114,6 +117,23 @@ pub struct Archive {
     pub archived_at: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub merged_at: Option<String>,
+    /// `refs/agency/archive/<run_id>`: where the run's work was saved before removal.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub saved_ref: Option<String>,
+    /// The commit the ref points at (HEAD, or a snapshot of uncommitted work on top of it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub saved_commit: Option<String>,
+    /// HEAD of the branch when archived.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub head_commit: Option<String>,
+    /// Whether uncommitted or untracked changes were saved in `saved_commit`.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub uncommitted_saved: bool,
+    /// Whether the branch had commits no remote has.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub unpushed_commits: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub restored_at: Option<String>,
     #[serde(flatten)]
     pub extra: Extra,
 }

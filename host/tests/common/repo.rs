@@ -90,3 +90,56 @@ impl TestEnv {
         }
     }
 }
+
+impl TestEnv {
+    /// A repo set up for agency whose `origin` is `git@github.com:acme/<name>.git`, rewritten by
+    /// `url.<bare>.insteadOf` to a local bare repository, plus the fake `gh` on PATH whose
+    /// merges happen in that bare repository. Returns (repo, bare).
+    pub fn github_repo(&mut self, name: &str) -> (PathBuf, PathBuf) {
+        let repo = self.repo(name);
+        let bare = self.root().join(format!("{name}-origin.git"));
+        self.sh(&self.root(), &format!("git init -q --bare -b main {}", bare.display()));
+        let url = format!("git@github.com:acme/{name}.git");
+        self.sh(
+            &repo,
+            &format!(
+                "git remote add origin {url} && git config url.{}.insteadOf {url} && git push -q -u origin main",
+                bare.display()
+            ),
+        );
+        self.install_fake_gh(&bare);
+        (repo, bare)
+    }
+
+    pub fn install_fake_gh(&mut self, bare: &Path) {
+        let gh = self.bin.join("gh");
+        std::fs::copy(env!("CARGO_BIN_EXE_fake-gh"), &gh).unwrap();
+        let state = self.root().join("fake-gh-state.json");
+        self.set_env("FAKE_GH_STATE", state.to_str().unwrap());
+        self.set_env("FAKE_GH_ORIGIN", bare.to_str().unwrap());
+        // The fake's own merges use the test's git identity (HOME is set by vars()).
+    }
+
+    pub fn gh_state(&self) -> serde_json::Value {
+        let path = self.root().join("fake-gh-state.json");
+        std::fs::read(&path)
+            .ok()
+            .and_then(|b| serde_json::from_slice(&b).ok())
+            .unwrap_or(serde_json::json!({"prs": []}))
+    }
+
+    pub fn set_gh_state(&self, state: &serde_json::Value) {
+        std::fs::write(self.root().join("fake-gh-state.json"), serde_json::to_vec_pretty(state).unwrap()).unwrap();
+    }
+
+    /// Create a run with the shell runner and return (run_id, worktree).
+    pub fn start_run(&self, repo: &Path, name: &str) -> (String, PathBuf) {
+        let out = self.agency(repo, &["run", "--detached", "--name", name]);
+        out.ok();
+        (out.value("run_id").unwrap(), PathBuf::from(out.value("worktree").unwrap()))
+    }
+
+    pub fn run_dir_of(&self, run_id: &str) -> PathBuf {
+        self.run_dirs().into_iter().find(|d| d.ends_with(run_id)).expect("run dir")
+    }
+}

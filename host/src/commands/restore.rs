@@ -1,0 +1,25 @@
+//! `agency restore`: bring an archived run back.
+
+use clap::Args;
+
+use crate::cli::CommandContext;
+use crate::error::Result;
+use crate::pipeline::archive;
+
+/// Recreate an archived run's worktree and branch, with its saved uncommitted work
+#[derive(Debug, Args)]
+pub struct RestoreArgs {
+    /// Run id or unique run-id prefix (archived runs are not found by name)
+    reference: String,
+}
+
+pub fn cmd_restore(ctx: &CommandContext, args: RestoreArgs) -> Result<()> {
+    let meta = archive::restore(&ctx.env, &args.reference)?;
+    ctx.out.key_values(&[
+        ("name".into(), meta.name.clone()),
+        ("branch".into(), meta.branch.clone()),
+        ("worktree".into(), meta.worktree_path.clone()),
+        ("next".into(), format!("agency resume {}", meta.name)),
+    ]);
+    Ok(())
+}
