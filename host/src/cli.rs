@@ -20,8 +20,8 @@ use crate::error::{AgencyError, ErrorCode};
 #[command(name = "agency", version, propagate_version = true, max_term_width = 100)]
 pub struct Cli {
     /// Run as if agency was started in DIR
-    #[arg(short = 'C', global = true, value_name = "DIR")]
-    pub dir: Option<PathBuf>,
+    #[arg(short = 'C', id = "chdir", global = true, value_name = "DIR")]
+    pub chdir: Option<PathBuf>,
 
     /// Answer yes to confirmations and plugin grant prompts (for scripts)
     #[arg(long, short = 'y', global = true)]

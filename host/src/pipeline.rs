@@ -15,6 +15,7 @@ pub mod logs;
 pub mod merge;
 pub mod names;
 pub mod plugin_admin;
+pub mod plugin_new;
 pub mod plugins;
 pub mod push;
 pub mod query;

@@ -126,6 +126,9 @@ impl PluginHost {
         if let Some(plugin) = self.loaded.borrow().get(&source.sha256) {
             return Ok(plugin.clone());
         }
+        if source.dev {
+            return self.load_uncached(source);
+        }
         let engine = self.engine()?;
         let (component, loaded) = engine.load(&source.bytes, &source.sha256, &self.cache_dir)?;
         self.finish_load(source, &component, loaded)

@@ -4,6 +4,7 @@
 
 mod common;
 
+mod test_authoring;
 mod test_docs;
 mod test_gates;
 mod test_init;

@@ -19,7 +19,7 @@ pub struct CommandContext {
 
 impl CommandContext {
     pub fn new(cli: &Cli, out: Output) -> Result<CommandContext> {
-        let cwd = resolve_cwd(cli.dir.as_ref())?;
+        let cwd = resolve_cwd(cli.chdir.as_ref())?;
         let dirs = Dirs::resolve(&cwd)?;
         let user = UserConfig::load(&dirs.config)?;
         let command_line = std::iter::once("agency".to_string())

@@ -1,8 +1,10 @@
 //! `agency plugin …`: manage, inspect and trust plugins.
 
 mod add;
+mod dev;
 mod inspect;
 mod list;
+mod new;
 mod remove;
 mod test;
 mod trust;
@@ -14,7 +16,7 @@ use crate::cli::output::Output;
 use crate::error::Result;
 use crate::pipeline::plugin_admin::PluginView;
 
-/// Manage plugins: list, add, inspect, trust, remove, test
+/// Manage, write and check plugins: list, add, inspect, trust, remove, test, new, dev
 #[derive(Debug, Subcommand)]
 pub enum PluginCommand {
     List(list::ListArgs),
@@ -23,6 +25,8 @@ pub enum PluginCommand {
     Trust(trust::TrustArgs),
     Remove(remove::RemoveArgs),
     Test(test::TestArgs),
+    New(new::NewArgs),
+    Dev(dev::DevArgs),
 }
 
 pub fn cmd_plugin(ctx: &CommandContext, command: PluginCommand) -> Result<()> {
@@ -33,6 +37,8 @@ pub fn cmd_plugin(ctx: &CommandContext, command: PluginCommand) -> Result<()> {
         PluginCommand::Trust(args) => trust::cmd_trust(ctx, args),
         PluginCommand::Remove(args) => remove::cmd_remove(ctx, args),
         PluginCommand::Test(args) => test::cmd_test(ctx, args),
+        PluginCommand::New(args) => new::cmd_new(ctx, args),
+        PluginCommand::Dev(args) => dev::cmd_dev(ctx, args),
     }
 }
 

@@ -116,6 +116,21 @@ pub fn doctor(env: &Env) -> DoctorReport {
         check_plugins(env, &repo, &config, &mut report);
     }
     check_lock(env, &repo, &mut report);
+    match super::repair::repair(env, true) {
+        Ok(findings) if findings.is_empty() => report.ok("drift", "records, worktrees, branches and sessions agree"),
+        Ok(findings) => {
+            let kinds: Vec<String> = findings.iter().map(|f| format!("{} {}", f.kind, f.subject)).collect();
+            report.warn(
+                "drift",
+                format!(
+                    "{} findings ({}); agency repair --dry-run shows the actions",
+                    findings.len(),
+                    kinds.join(", ")
+                ),
+            )
+        }
+        Err(e) => report.warn("drift", e.message),
+    }
 
     if report.passed() {
         let gh_authed = report.checks.iter().find(|c| c.name == "gh_auth").map(|c| c.state == CheckState::Ok);

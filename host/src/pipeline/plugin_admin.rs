@@ -92,9 +92,11 @@ pub struct Added {
     pub compiled: bool,
 }
 
-/// Validate, precompile and install a plugin file; grant it on a TTY or with `--yes`.
-pub fn add(env: &Env, file: &Path) -> Result<Added> {
-    let source = source::file(file)?;
+/// Validate, precompile and install a plugin file; grant it on a TTY or with `--yes`. A `dev`
+/// install (from `agency plugin dev`) is compiled in memory only, never into the shared cache.
+pub fn add(env: &Env, file: &Path, dev: bool) -> Result<Added> {
+    let mut source = source::file(file)?;
+    source.dev = dev;
     let bytes = source.bytes.clone().into_owned();
     let plugin = {
         let _progress = env.ui.progress("compiling plugin (first compile of a large component can take a while)…");
@@ -120,6 +122,7 @@ pub fn add(env: &Env, file: &Path) -> Result<Added> {
         sha256: plugin.sha256.clone(),
         added_at: crate::store::time::now_rfc3339(),
         source_path: file.canonicalize().unwrap_or(file.to_path_buf()).display().to_string(),
+        dev,
     };
     crate::store::atomic::write_json_atomic(&meta_path, &meta).map_err(|e| write_err(&meta_path, e))?;
     // Ask for (or record) the grant now, so later runs need no prompt; a refusal keeps it installed.

@@ -38,6 +38,8 @@ pub struct Source {
     pub sha256: String,
     /// The id the plugin must report in `info` (the name it was looked up by).
     pub expected_id: Option<String>,
+    /// Installed by `agency plugin dev`: compiled in memory, never into the shared cache.
+    pub dev: bool,
 }
 
 /// Metadata written next to an installed plugin.
@@ -49,6 +51,9 @@ pub struct InstalledMeta {
     pub sha256: String,
     pub added_at: String,
     pub source_path: String,
+    /// Installed by `agency plugin dev`.
+    #[serde(default)]
+    pub dev: bool,
 }
 
 /// Where `id` would be installed.
@@ -63,6 +68,7 @@ pub fn builtin(id: &str) -> Option<Source> {
         bytes: Cow::Borrowed(bytes),
         sha256: sha256_hex(bytes),
         expected_id: Some(id.into()),
+        dev: false,
     })
 }
 
@@ -77,17 +83,20 @@ pub fn file(path: &Path) -> Result<Source> {
         bytes: Cow::Owned(bytes),
         sha256,
         expected_id: None,
+        dev: false,
     })
 }
 
 fn installed(plugins_dir: &Path, id: &str) -> Result<Option<Source>> {
-    let (wasm, _) = installed_paths(plugins_dir, id);
+    let (wasm, meta) = installed_paths(plugins_dir, id);
     if !wasm.is_file() {
         return Ok(None);
     }
     let mut source = file(&wasm)?;
     source.origin = Origin::Installed { path: wasm };
     source.expected_id = Some(id.into());
+    source.dev =
+        std::fs::read(&meta).ok().and_then(|b| serde_json::from_slice::<InstalledMeta>(&b).ok()).is_some_and(|m| m.dev);
     Ok(Some(source))
 }
 

@@ -143,3 +143,34 @@ impl TestEnv {
         self.run_dirs().into_iter().find(|d| d.ends_with(run_id)).expect("run dir")
     }
 }
+
+/// The toolchain environment of the real user (tests run with a temporary HOME).
+pub fn toolchain_env() -> Vec<(String, String)> {
+    let home = std::env::var("HOME").unwrap_or_default();
+    let cargo_home = std::env::var("CARGO_HOME").unwrap_or_else(|_| format!("{home}/.cargo"));
+    let rustup_home = std::env::var("RUSTUP_HOME").unwrap_or_else(|_| format!("{home}/.rustup"));
+    vec![("CARGO_HOME".into(), cargo_home), ("RUSTUP_HOME".into(), rustup_home)]
+}
+
+/// Build the Rust examples (`examples/`) once per test binary, as a third party would.
+pub fn rust_examples() -> PathBuf {
+    static BUILT: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+    BUILT
+        .get_or_init(|| {
+            let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
+            let target = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("examples");
+            let status = std::process::Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
+                .args(["build", "--release", "--target", "wasm32-wasip2", "--manifest-path"])
+                .arg(root.join("examples/Cargo.toml"))
+                .arg("--target-dir")
+                .arg(&target)
+                .envs(toolchain_env())
+                .env_remove("CARGO_TARGET_DIR")
+                .env_remove("RUSTFLAGS")
+                .status()
+                .expect("run cargo for the examples");
+            assert!(status.success(), "building examples/ failed");
+            target.join("wasm32-wasip2/release")
+        })
+        .clone()
+}

@@ -37,7 +37,7 @@ pub mod screen;
 pub mod __private {
     pub mod runner_world {
         wit_bindgen::generate!({
-            path: "../../wit/since_v0.1.0",
+            path: "wit/since_v0.1.0",
             world: "runner-plugin",
             pub_export_macro: true,
             export_macro_name: "export_runner_world",
@@ -47,7 +47,7 @@ pub mod __private {
 
     pub mod step_world {
         wit_bindgen::generate!({
-            path: "../../wit/since_v0.1.0",
+            path: "wit/since_v0.1.0",
             world: "step-plugin",
             with: {
                 "agency:plugin/types@0.1.0": crate::__private::runner_world::agency::plugin::types,

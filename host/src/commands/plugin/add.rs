@@ -15,7 +15,7 @@ pub struct AddArgs {
 }
 
 pub fn cmd_add(ctx: &CommandContext, args: AddArgs) -> Result<()> {
-    let added = plugin_admin::add(&ctx.env, &args.file)?;
+    let added = plugin_admin::add(&ctx.env, &args.file, false)?;
     super::print_view(&ctx.out, &added.view);
     ctx.out.line(&format!("installed: {}", added.installed.display()));
     ctx.out.line(&format!("compiled: {}", if added.compiled { "yes (cached for later runs)" } else { "cache hit" }));

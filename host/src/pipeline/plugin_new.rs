@@ -1,0 +1,150 @@
+//! `agency plugin new`: scaffold a buildable plugin project — source with the capability
+//! declaration, recorded screens and a test for runners, a README with the build command, and
+//! a vendored copy of the SDK and the frozen WIT so it builds offline from the registry alone.
+//! `agency plugin dev` builds such a project and installs it for development.
+
+use std::path::{Path, PathBuf};
+
+use super::Env;
+use crate::error::{AgencyError, ErrorCode, Result};
+use crate::plugin::api::PluginKind;
+use crate::process::Cmd;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Lang {
+    Rust,
+    Python,
+    Js,
+}
+
+impl Lang {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Lang::Rust => "rust",
+            Lang::Python => "python",
+            Lang::Js => "js",
+        }
+    }
+}
+
+const WIT: &str = include_str!("../../../wit/since_v0.1.0/agency-plugin.wit");
+const SDK_FILES: &[(&str, &str)] = &[
+    ("src/lib.rs", include_str!("../../../plugins/sdk/src/lib.rs")),
+    ("src/helpers.rs", include_str!("../../../plugins/sdk/src/helpers.rs")),
+    ("src/host.rs", include_str!("../../../plugins/sdk/src/host.rs")),
+    ("src/screen.rs", include_str!("../../../plugins/sdk/src/screen.rs")),
+];
+const SDK_MANIFEST: &str = "[package]\nname = \"agency-plugin\"\ndescription = \"The agency plugin SDK (vendored by agency plugin new)\"\nversion = \"0.1.0\"\nedition = \"2024\"\n\n[dependencies]\nwit-bindgen = { version = \"0.61\", default-features = false, features = [\"macros\", \"realloc\"] }\n";
+const README: &str = include_str!("../../assets/templates/common/README.md.tmpl");
+const SCREENS: &[(&str, &str)] = &[
+    ("working--busy.txt", include_str!("../../assets/templates/common/screens/working--busy.txt")),
+    ("needs-input--confirm.txt", include_str!("../../assets/templates/common/screens/needs-input--confirm.txt")),
+    ("idle--prompt.txt", include_str!("../../assets/templates/common/screens/idle--prompt.txt")),
+];
+const RUST_MANIFEST: &str = include_str!("../../assets/templates/rust/Cargo.toml.tmpl");
+const RUST_RUNNER: &str = include_str!("../../assets/templates/rust/runner.rs.tmpl");
+const RUST_STEP: &str = include_str!("../../assets/templates/rust/step.rs.tmpl");
+
+/// What was written.
+pub struct Scaffolded {
+    pub dir: PathBuf,
+    pub files: Vec<String>,
+    pub build: String,
+    pub wasm: String,
+}
+
+pub fn new_plugin(env: &Env, id: &str, kind: PluginKind, lang: Lang, dir: Option<&Path>) -> Result<Scaffolded> {
+    crate::config::agency_json::check_plugin_id(id)
+        .map_err(|e| AgencyError::new(ErrorCode::Usage, e).with_hint("agency plugin new my-runner --kind runner"))?;
+    let dir = env.cwd.join(dir.map(Path::to_path_buf).unwrap_or_else(|| PathBuf::from(id)));
+    if dir.exists() && std::fs::read_dir(&dir).map(|mut d| d.next().is_some()).unwrap_or(true) {
+        return Err(AgencyError::new(ErrorCode::Usage, format!("{} already exists and is not empty", dir.display()))
+            .with_hint("pick another name or --dir"));
+    }
+    let crate_name = id.replace('-', "_");
+    let (files, build, wasm): (Vec<(String, String)>, String, String) = match lang {
+        Lang::Rust => {
+            let source = if kind == PluginKind::Runner { RUST_RUNNER } else { RUST_STEP };
+            let mut files = vec![
+                ("Cargo.toml".to_string(), format!("{}\n[workspace]\n", RUST_MANIFEST.replace("{{crate}}", id))),
+                ("src/lib.rs".to_string(), source.replace("{{id}}", id)),
+                ("agency-plugin/Cargo.toml".to_string(), SDK_MANIFEST.to_string()),
+                ("agency-plugin/wit/since_v0.1.0/agency-plugin.wit".to_string(), WIT.to_string()),
+            ];
+            files.extend(SDK_FILES.iter().map(|(path, text)| (format!("agency-plugin/{path}"), text.to_string())));
+            let build = "rustup target add wasm32-wasip2\ncargo build --release --target wasm32-wasip2\ncargo test   # the classify/summary tests run natively".to_string();
+            (files, build, format!("target/wasm32-wasip2/release/{crate_name}.wasm"))
+        }
+        Lang::Python | Lang::Js => {
+            return Err(AgencyError::new(ErrorCode::Usage, format!("templates for {} are in examples/", lang.as_str()))
+                .with_hint("copy examples/python-runner or examples/js-runner (their README has the build command)"));
+        }
+    };
+    let mut files = files;
+    if kind == PluginKind::Runner {
+        files.extend(SCREENS.iter().map(|(name, text)| (format!("screens/{name}"), text.to_string())));
+    }
+    let is_runner = kind == PluginKind::Runner;
+    let readme = README
+        .replace("{{id}}", id)
+        .replace("{{kind}}", kind.as_str())
+        .replace("{{lang}}", lang.as_str())
+        .replace("{{build}}", &format!("```sh\n{build}\n```"))
+        .replace("{{wasm}}", &wasm)
+        .replace("{{screens_flag}}", if is_runner { " --screens screens" } else { "" })
+        .replace(
+            "{{try}}",
+            &if is_runner {
+                format!("agency run --runner {id} --name try-{id}")
+            } else {
+                format!("# in agency.json: \"steps\": {{\"verify\": [{{\"plugin\": \"{id}\"}}]}}")
+            },
+        );
+    files.push(("README.md".to_string(), readme));
+    for (path, text) in &files {
+        let target = dir.join(path);
+        if let Some(parent) = target.parent() {
+            std::fs::create_dir_all(parent)
+                .map_err(|e| AgencyError::io(ErrorCode::DirNotWritable, "cannot create", parent, e))?;
+        }
+        std::fs::write(&target, text)
+            .map_err(|e| AgencyError::io(ErrorCode::DirNotWritable, "cannot write", &target, e))?;
+    }
+    Ok(Scaffolded { dir, files: files.into_iter().map(|(p, _)| p).collect(), build, wasm })
+}
+
+/// Build a plugin project in `dir` (Rust: cargo for wasm32-wasip2) and return the `.wasm`.
+pub fn build(dir: &Path) -> Result<PathBuf> {
+    let manifest = dir.join("Cargo.toml");
+    let text = std::fs::read_to_string(&manifest).map_err(|e| {
+        AgencyError::io(ErrorCode::Usage, "no Cargo.toml (agency plugin dev builds Rust plugin projects)", &manifest, e)
+            .with_hint("for Python and JS plugins, build them with their README's command and use agency plugin add")
+    })?;
+    let name = text
+        .lines()
+        .find_map(|l| {
+            l.trim().strip_prefix("name").map(|r| r.trim_start_matches([' ', '=']).trim().trim_matches('"').to_string())
+        })
+        .ok_or_else(|| AgencyError::new(ErrorCode::Usage, "Cargo.toml has no package name"))?;
+    let status = Cmd::new("cargo")
+        .args(["build", "--release", "--target", "wasm32-wasip2", "--manifest-path"])
+        .arg(&manifest)
+        .run_interactive()
+        .map_err(|e| AgencyError::new(ErrorCode::ToolNotFound, format!("cannot run cargo: {}", e.summary())))?;
+    if status != Some(0) {
+        return Err(AgencyError::new(
+            ErrorCode::PluginInvalid,
+            "the plugin failed to build (see cargo's output above)",
+        )
+        .with_hint("rustup target add wasm32-wasip2   # if the target is missing"));
+    }
+    let wasm = dir.join("target/wasm32-wasip2/release").join(format!("{}.wasm", name.replace('-', "_")));
+    if !wasm.is_file() {
+        return Err(AgencyError::new(
+            ErrorCode::PluginInvalid,
+            format!("the build did not produce {}", wasm.display()),
+        )
+        .with_hint("plugins are cdylib crates: [lib] crate-type = [\"cdylib\"]"));
+    }
+    Ok(wasm)
+}
