@@ -64,3 +64,18 @@ fn cli_reference_is_current() {
     }
     check_doc("cli.md", &text);
 }
+
+#[test]
+fn example_configs_are_valid() {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../examples/configs");
+    let mut checked = 0;
+    for entry in std::fs::read_dir(&dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_some_and(|x| x == "json") {
+            let text = std::fs::read_to_string(&path).unwrap();
+            agency::config::AgencyJson::parse(&text).unwrap_or_else(|e| panic!("{}: {}", path.display(), e.message));
+            checked += 1;
+        }
+    }
+    assert!(checked >= 2);
+}
