@@ -39,6 +39,8 @@ pub struct Cmd {
     stdin: Option<Vec<u8>>,
     timeout: Duration,
     sink: Sink,
+    /// Kill the child's whole process group if agency dies (long scripts and their children).
+    supervised: bool,
 }
 
 /// What a finished child left behind.
@@ -125,7 +127,16 @@ impl Cmd {
             stdin: None,
             timeout: DEFAULT_TIMEOUT,
             sink: Sink::Capture,
+            supervised: false,
         }
+    }
+
+    /// If agency dies (even by SIGKILL), kill everything this command started, grandchildren
+    /// included: a tiny `sh` supervisor gets SIGTERM from the kernel (Linux parent-death signal)
+    /// and kills the process group. Stdin is not available to supervised commands.
+    pub fn supervised(mut self) -> Self {
+        self.supervised = true;
+        self
     }
 
     pub fn arg(mut self, arg: impl AsRef<OsStr>) -> Self {
@@ -184,8 +195,21 @@ impl Cmd {
     /// Run to completion; a non-zero exit is returned as an [`Output`], not an error.
     pub fn run(self) -> Result<Output, ProcessError> {
         let argv = self.display();
-        let mut command = Command::new(&self.program);
-        command.args(&self.args).process_group(0);
+        let mut command = match self.supervised {
+            false => {
+                let mut command = Command::new(&self.program);
+                command.args(&self.args);
+                die_with_parent(&mut command, libc::SIGKILL);
+                command
+            }
+            true => {
+                let mut command = Command::new("sh");
+                command.args(["-c", SUPERVISOR, "agency-exec"]).arg(&self.program).args(&self.args);
+                die_with_parent(&mut command, libc::SIGTERM);
+                command
+            }
+        };
+        command.process_group(0);
         if self.env_clear {
             command.env_clear();
         }
@@ -277,6 +301,25 @@ impl Cmd {
         Ok(status.code())
     }
 }
+
+/// Runs "$@" in the background of its own process group and, on SIGTERM, kills the group.
+const SUPERVISOR: &str = r#"trap 'kill -KILL 0' TERM; "$@" & wait $!"#;
+
+/// A child we wait for must not outlive agency: if agency is killed (even with SIGKILL), the
+/// kernel sends `signal` to the child (Linux `PR_SET_PDEATHSIG`).
+#[cfg(target_os = "linux")]
+fn die_with_parent(command: &mut Command, signal: libc::c_int) {
+    // SAFETY: prctl is async-signal-safe and touches only the child being spawned.
+    unsafe {
+        command.pre_exec(move || {
+            libc::prctl(libc::PR_SET_PDEATHSIG, signal as libc::c_ulong);
+            Ok(())
+        });
+    }
+}
+
+#[cfg(not(target_os = "linux"))]
+fn die_with_parent(_command: &mut Command, _signal: libc::c_int) {}
 
 fn open_log(path: &Path) -> std::io::Result<File> {
     std::fs::OpenOptions::new().create(true).append(true).open(path)

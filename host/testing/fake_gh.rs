@@ -38,6 +38,14 @@ fn pick(pr: &Value, fields: Option<&str>) -> Value {
 }
 
 fn main() -> ExitCode {
+    // Concurrent agency processes call gh at once: serialise access to the state file.
+    let lock = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(state_path().with_extension("lock"))
+        .unwrap();
+    lock.lock().unwrap();
     let args: Vec<String> = std::env::args().skip(1).collect();
     let mut state = load();
     state["calls"].as_array_mut().unwrap().push(json!(args));

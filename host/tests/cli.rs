@@ -5,6 +5,8 @@
 mod common;
 
 mod test_authoring;
+mod test_concurrency;
+mod test_crash_safety;
 mod test_docs;
 mod test_gates;
 mod test_init;

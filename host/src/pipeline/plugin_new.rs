@@ -76,8 +76,11 @@ pub fn new_plugin(env: &Env, id: &str, kind: PluginKind, lang: Lang, dir: Option
             (files, build, format!("target/wasm32-wasip2/release/{crate_name}.wasm"))
         }
         Lang::Python | Lang::Js => {
-            return Err(AgencyError::new(ErrorCode::Usage, format!("templates for {} are in examples/", lang.as_str()))
-                .with_hint("copy examples/python-runner or examples/js-runner (their README has the build command)"));
+            return Err(AgencyError::new(
+                ErrorCode::Usage,
+                format!("templates for {} are in examples/", lang.as_str()),
+            )
+            .with_hint("copy examples/python-runner or examples/js-runner (their README has the build command)"));
         }
     };
     let mut files = files;

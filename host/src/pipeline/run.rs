@@ -154,6 +154,7 @@ fn create_gated(env: &Env, gated: &Gated, req: &RunRequest, runner: &str) -> Res
     let lock = env.lock_repo(&gated.repo.id)?;
     // Identity and creation of the run dir under the lock, so names and ids stay unique.
     let (run_id, name) = claim_run_dir(env, gated, req)?;
+    repo_record::touch(&env.store, &gated.repo, None)?;
     let record = RunRecord::new(env, &gated.repo.id, &run_id);
     let title = req.title.clone().filter(|t| !t.trim().is_empty()).unwrap_or_else(|| name.clone());
     record.event("run_started", json!({ "command": env.command_line, "name": name, "title": title, "runner": runner, "parent_branch": gated.parent_branch }))?;
@@ -197,8 +198,7 @@ fn create_gated(env: &Env, gated: &Gated, req: &RunRequest, runner: &str) -> Res
     record.step("meta", || {
         initial.pipeline_mut().last_step = Some("worktree".into());
         initial.base_commit = git::rev_parse(&worktree, "HEAD")?;
-        meta::write(&record.paths.meta, &initial)?;
-        repo_record::touch(&env.store, &gated.repo, None)
+        meta::write(&record.paths.meta, &initial)
     })?;
     drop(lock);
 

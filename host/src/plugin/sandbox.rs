@@ -180,7 +180,7 @@ impl State {
         let log = self.setup.exec_log.clone().unwrap_or_else(|| self.setup.plugin_log.clone());
         append_line(&log, &format!("[{}] $ {}", crate::store::time::now_rfc3339(), cmd.display()));
         let timeout = Duration::from_millis(u64::from(timeout_ms.max(1)));
-        match cmd.timeout(timeout).log_to(&log, EXEC_TAIL).run() {
+        match cmd.timeout(timeout).log_to(&log, EXEC_TAIL).supervised().run() {
             Ok(out) => Ok(ExecResult {
                 exit_code: if out.timed_out { None } else { out.code },
                 timed_out: out.timed_out,

@@ -174,3 +174,72 @@ pub fn rust_examples() -> PathBuf {
         })
         .clone()
 }
+
+impl TestEnv {
+    /// Records, git and tmux agree: every live run has its worktree (listed by git) and branch;
+    /// every extra git worktree, every `agency/*` branch and every `agency_*` session belongs to
+    /// a live run; every record parses.
+    #[track_caller]
+    pub fn assert_consistent(&self, repo: &Path) {
+        self.assert_records_intact();
+        let root = repo.canonicalize().unwrap().display().to_string();
+        let repo_id = std::fs::read_dir(self.data.join("repos"))
+            .unwrap()
+            .flatten()
+            .find(|e| {
+                let record: serde_json::Value = std::fs::read(e.path().join("repo.json"))
+                    .ok()
+                    .and_then(|b| serde_json::from_slice(&b).ok())
+                    .unwrap_or_default();
+                record["repo_root_last_seen"] == root.as_str()
+            })
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .expect("the repo has a repo.json");
+        let live: Vec<serde_json::Value> = self
+            .run_dirs()
+            .iter()
+            .filter(|d| d.join("meta.json").exists())
+            .map(|d| self.meta(d))
+            .filter(|m| m["repo_id"] == repo_id.as_str() && m["archive"]["archived_at"].is_null())
+            .collect();
+        let git_worktrees: Vec<PathBuf> = self
+            .sh(repo, "git worktree list --porcelain")
+            .lines()
+            .filter_map(|l| l.strip_prefix("worktree "))
+            .map(PathBuf::from)
+            .filter(|p| p != &repo.canonicalize().unwrap())
+            .collect();
+        let branches: Vec<String> = self.branches(repo).into_iter().filter(|b| b.starts_with("agency/")).collect();
+        for meta in &live {
+            let worktree = PathBuf::from(meta["worktree_path"].as_str().unwrap());
+            assert!(worktree.is_dir(), "live run {} lost its worktree", meta["name"]);
+            assert!(git_worktrees.contains(&worktree), "git does not list {}", worktree.display());
+            assert!(
+                branches.contains(&meta["branch"].as_str().unwrap().to_string()),
+                "branch of {} missing",
+                meta["name"]
+            );
+        }
+        let live_worktrees: Vec<PathBuf> =
+            live.iter().map(|m| PathBuf::from(m["worktree_path"].as_str().unwrap())).collect();
+        for wt in &git_worktrees {
+            assert!(live_worktrees.contains(wt), "orphan git worktree {}", wt.display());
+        }
+        let live_branches: Vec<&str> = live.iter().map(|m| m["branch"].as_str().unwrap()).collect();
+        for branch in &branches {
+            assert!(live_branches.contains(&branch.as_str()), "orphan branch {branch}");
+        }
+        let sessions =
+            String::from_utf8_lossy(&self.tmux(&["list-sessions", "-F", "#{session_name}"]).stdout).into_owned();
+        let all_live: Vec<serde_json::Value> = self
+            .run_dirs()
+            .iter()
+            .filter(|d| d.join("meta.json").exists())
+            .map(|d| self.meta(d))
+            .filter(|m| m["archive"]["archived_at"].is_null())
+            .collect();
+        for session in sessions.lines().filter(|s| s.starts_with("agency_")) {
+            assert!(all_live.iter().any(|m| m["tmux_session_name"] == session), "orphan session {session}");
+        }
+    }
+}
