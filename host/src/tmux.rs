@@ -126,6 +126,30 @@ pub fn capture_pane(session: &str, history: u32) -> Result<String> {
     Ok(out.stdout_str())
 }
 
+/// The visible text of many panes with one tmux call (commands joined with `;`, separated by
+/// a marker line), so `ls` costs one process for any number of live sessions.
+pub fn capture_panes(sessions: &[String]) -> Result<Vec<String>> {
+    const MARK: &str = "\u{1f}agency-capture-separator\u{1f}";
+    if sessions.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut cmd = tmux();
+    for (i, session) in sessions.iter().enumerate() {
+        if i > 0 {
+            cmd = cmd.arg(";");
+        }
+        cmd = cmd.args(["capture-pane", "-p", "-J", "-t", &pane(session), ";", "display-message", "-p", MARK]);
+    }
+    let out = cmd.run_ok().map_err(|e| error("tmux capture-pane", e))?;
+    let text = out.stdout_str();
+    let mut screens: Vec<String> = text.split(&format!("{MARK}\n")).map(str::to_string).collect();
+    screens.truncate(sessions.len());
+    if screens.len() != sessions.len() {
+        return Err(AgencyError::new(ErrorCode::TmuxFailed, "tmux returned fewer pane captures than asked for"));
+    }
+    Ok(screens)
+}
+
 /// Type `text` into the pane literally, then press Enter. Multi-line text goes through a
 /// uniquely named paste buffer so newlines do not submit early.
 pub fn send_text(session: &str, text: &str) -> Result<()> {

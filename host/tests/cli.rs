@@ -13,6 +13,7 @@ mod test_init;
 mod test_lock;
 mod test_plugin_sandbox;
 mod test_plugins;
+mod test_properties;
 mod test_records;
 mod test_repair;
 mod test_run;

@@ -21,7 +21,7 @@ use std::time::Duration;
 use serde_json::Value;
 
 use super::Phase;
-use super::strict::{Fields, invalid, kind};
+use super::strict::{Fields, invalid, kind, versioned_root};
 use crate::error::{AgencyError, ErrorCode, Result};
 
 pub const FILE_NAME: &str = "agency.json";
@@ -82,14 +82,9 @@ impl AgencyJson {
     }
 
     pub fn parse(text: &str) -> Result<AgencyJson> {
-        let value: Value = serde_json::from_str(text)
-            .map_err(|e| invalid(CODE, FILE_NAME, "", &format!("is not valid JSON ({e})")))?;
+        let value = versioned_root(text, CODE, FILE_NAME)?;
         let mut root = Fields::new(&value, "", CODE, FILE_NAME)?;
-        match root.opt_u64("version")? {
-            Some(1) => {}
-            Some(v) => return Err(root.error("version", &format!("must be 1, found {v}"))),
-            None => return Err(root.error("version", "is required (use 1)")),
-        }
+        root.opt_u64("version")?;
         let mut config = AgencyJson::default();
         if let Some(mut scripts) = root.opt_object("scripts")? {
             for phase in Phase::ALL {

@@ -132,6 +132,18 @@ impl<'a> Fields<'a> {
     }
 }
 
+/// Parse `text` as JSON and open its root object, which must carry `"version": 1`.
+pub fn versioned_root(text: &str, code: ErrorCode, file: &'static str) -> FieldResult<Value> {
+    let value: Value =
+        serde_json::from_str(text).map_err(|e| invalid(code, file, "", &format!("is not valid JSON ({e})")))?;
+    let mut root = Fields::new(&value, "", code, file)?;
+    match root.opt_u64("version")? {
+        Some(1) => Ok(value),
+        Some(v) => Err(root.error("version", &format!("must be 1, found {v}"))),
+        None => Err(root.error("version", "is required (use 1)")),
+    }
+}
+
 pub fn invalid(code: ErrorCode, file: &str, field: &str, problem: &str) -> AgencyError {
     let message = if field.is_empty() { format!("{file}: {problem}") } else { format!("{file}: `{field}` {problem}") };
     AgencyError::new(code, message).with_detail("field", if field.is_empty() { "(root)" } else { field })

@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use serde_json::Value;
 
-use super::strict::{Fields, invalid};
+use super::strict::{Fields, invalid, versioned_root};
 use crate::error::{AgencyError, ErrorCode, Result};
 
 pub const FILE_NAME: &str = "config.json";
@@ -54,14 +54,9 @@ impl UserConfig {
     }
 
     pub fn parse(text: &str) -> Result<UserConfig> {
-        let value: Value = serde_json::from_str(text)
-            .map_err(|e| invalid(CODE, FILE_NAME, "", &format!("is not valid JSON ({e})")))?;
+        let value = versioned_root(text, CODE, FILE_NAME)?;
         let mut root = Fields::new(&value, "", CODE, FILE_NAME)?;
-        match root.opt_u64("version")? {
-            Some(1) => {}
-            Some(v) => return Err(root.error("version", &format!("must be 1, found {v}"))),
-            None => return Err(root.error("version", "is required (use 1)")),
-        }
+        root.opt_u64("version")?;
         let mut config = UserConfig { from_file: true, ..UserConfig::default() };
         if let Some(mut defaults) = root.opt_object("defaults")? {
             if let Some(runner) = defaults.opt_str("runner")? {

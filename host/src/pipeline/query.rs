@@ -59,7 +59,7 @@ pub fn list(env: &Env, scope: &Scope, include_archived: bool) -> Result<Vec<RunV
         .filter(|e| include_archived || !e.meta.as_ref().is_ok_and(|m| m.is_archived()))
         .collect();
     let panes = live_panes(&entries);
-    let mut classifier = Classifier::new(env);
+    let mut classifier = Classifier::new(env, &entries, &panes);
     Ok(entries.into_iter().map(|entry| view(env, entry, &panes, &mut classifier)).collect())
 }
 
@@ -81,7 +81,8 @@ pub fn find(env: &Env, reference: &str) -> Result<RunEntry> {
 pub fn show(env: &Env, reference: &str) -> Result<RunView> {
     let entry = find(env, reference)?;
     let panes = live_panes(std::slice::from_ref(&entry));
-    Ok(view(env, entry, &panes, &mut Classifier::new(env)))
+    let mut classifier = Classifier::new(env, std::slice::from_ref(&entry), &panes);
+    Ok(view(env, entry, &panes, &mut classifier))
 }
 
 /// Session name → pane facts, from one `tmux list-panes -a` (skipped when no run has a session).
@@ -117,10 +118,22 @@ fn signals(
     signals.pane_activity = pane.and_then(|p| p.activity).and_then(|t| OffsetDateTime::from_unix_timestamp(t).ok());
     signals.exit = read_exit(&launch::exit_file(&entry.paths));
     signals.status_file = read_status_file(worktree);
-    if let (Some(pane), None, false) = (pane, &signals.exit, meta.is_archived()) {
+    if let Some(pane) = pane {
         signals.screen = classifier.classify(meta, &pane.session);
     }
     signals
+}
+
+/// Sessions whose screen is worth reading: live, not archived, agent not exited.
+fn sessions_to_read(entries: &[RunEntry], panes: &HashMap<String, PaneInfo>) -> Vec<String> {
+    entries
+        .iter()
+        .filter_map(|e| {
+            let meta = e.meta.as_ref().ok().filter(|m| !m.is_archived())?;
+            let session = meta.tmux_session_name.as_ref().filter(|s| panes.contains_key(*s))?;
+            (!launch::exit_file(&e.paths).exists()).then(|| session.clone())
+        })
+        .collect()
 }
 
 /// `runner_exit.json` as written by the launch wrapper.
@@ -147,11 +160,19 @@ fn read_status_file(worktree: &Path) -> StatusFile {
 struct Classifier<'a> {
     env: &'a Env,
     plugins: HashMap<String, Option<Rc<Plugin>>>,
+    /// Pane text per session, captured with one tmux call up front.
+    screens: HashMap<String, String>,
 }
 
 impl<'a> Classifier<'a> {
-    fn new(env: &'a Env) -> Self {
-        Classifier { env, plugins: HashMap::new() }
+    fn new(env: &'a Env, entries: &[RunEntry], panes: &HashMap<String, PaneInfo>) -> Self {
+        let sessions = sessions_to_read(entries, panes);
+        let screens = match tmux::capture_panes(&sessions) {
+            Ok(screens) => sessions.into_iter().zip(screens).collect(),
+            // A session that vanished mid-batch fails the batch: read the rest one by one.
+            Err(_) => sessions.into_iter().filter_map(|s| tmux::capture_pane(&s, 0).ok().map(|t| (s, t))).collect(),
+        };
+        Classifier { env, plugins: HashMap::new(), screens }
     }
 
     fn plugin(&mut self, meta: &RunMeta) -> Option<Rc<Plugin>> {
@@ -172,8 +193,8 @@ impl<'a> Classifier<'a> {
     }
 
     fn classify(&mut self, meta: &RunMeta, session: &str) -> Option<(String, Observation)> {
+        let screen = self.screens.get(session)?.clone();
         let plugin = self.plugin(meta)?;
-        let screen = tmux::capture_pane(session, 0).ok()?;
         let observation = self.env.plugins().classify(&plugin, &screen).ok()?;
         Some((plugin.info.id.clone(), observation))
     }

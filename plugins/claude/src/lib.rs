@@ -61,10 +61,8 @@ impl Runner for Claude {
         if let Some(line) = screen.find_in_tail(8, "claude --resume") {
             return Observation::new(Activity::Exited, "Claude Code exited", Some(line));
         }
-        for (marker, reason) in NEEDS_INPUT {
-            if let Some(line) = screen.find_in_tail(25, marker) {
-                return Observation::new(Activity::NeedsInput, reason, Some(line));
-            }
+        if let Some((reason, line)) = screen.find_marker(25, NEEDS_INPUT) {
+            return Observation::new(Activity::NeedsInput, reason, Some(line));
         }
         // The interrupt hint is trusted only in the status lines at the bottom.
         if let Some((_, line)) = screen.find_any_in_tail(4, &["esc to interrupt", "ctrl+c to interrupt"]) {

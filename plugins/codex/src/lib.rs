@@ -47,10 +47,8 @@ impl Runner for Codex {
         if let Some(line) = screen.find_in_tail(8, "codex resume") {
             return Observation::new(Activity::Exited, "Codex exited", Some(line));
         }
-        for (marker, reason) in NEEDS_INPUT {
-            if let Some(line) = screen.find_in_tail(25, marker) {
-                return Observation::new(Activity::NeedsInput, reason, Some(line));
-            }
+        if let Some((reason, line)) = screen.find_marker(25, NEEDS_INPUT) {
+            return Observation::new(Activity::NeedsInput, reason, Some(line));
         }
         if let Some((_, line)) = screen.find_any_in_tail(8, &["• Working (", "• Running ", "esc to interrupt"]) {
             return Observation::new(Activity::Working, "busy", Some(line));

@@ -37,6 +37,14 @@ impl<'a> Screen<'a> {
     }
 }
 
+impl<'a> Screen<'a> {
+    /// The first `(marker, reason)` whose marker is in the final `n` non-empty lines: the
+    /// reason and the line. Order the table by precedence.
+    pub fn find_marker<'m>(&self, n: usize, markers: &[(&'m str, &'m str)]) -> Option<(&'m str, &'a str)> {
+        markers.iter().find_map(|(marker, reason)| self.find_in_tail(n, marker).map(|line| (*reason, line)))
+    }
+}
+
 impl Observation {
     pub fn new(activity: Activity, reason: &str, evidence: Option<&str>) -> Self {
         Observation { activity, reason: reason.to_string(), evidence: evidence.map(|e| e.trim().to_string()) }

@@ -1,0 +1,257 @@
+//! The benchmark suite: process wall times of the built `agency` binary, each the median of
+//! several runs with min and max, next to baselines measured in the same process:
+//! - `agency ls --all-repos` over 1,000 generated runs in 10 repositories, and `agency show`;
+//! - plugin cold compile (empty cache) and warm load + `info` call, per built-in plugin;
+//! - `agency run --detached` (shell runner, setup, tmux) versus bare `git worktree add` +
+//!   `tmux new-session` on a generated 5,000-file repository (ratio);
+//! - `agency ls` with 100 live tmux sessions (each classified by its runner plugin).
+//!
+//! `cargo bench -p agency --bench bench` builds in release mode and measures. Under `cargo test`
+//! (no `--bench` argument) it runs once in a quick mode, only to prove it works.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// Where and how commands run.
+struct Bench {
+    quick: bool,
+    root: PathBuf,
+    env: Vec<(String, String)>,
+}
+
+/// The measurements, in the order taken.
+struct Report {
+    quick: bool,
+    rows: Vec<(String, Vec<Duration>)>,
+}
+
+impl Report {
+    /// Run `once` several times (once in quick mode) and keep the sorted times.
+    fn sample(&mut self, name: &str, runs: usize, mut once: impl FnMut(usize) -> Duration) -> Duration {
+        let runs = if self.quick { 1 } else { runs };
+        let mut times: Vec<Duration> = (0..runs).map(&mut once).collect();
+        times.sort();
+        let median = times[times.len() / 2];
+        self.rows.push((name.to_string(), times));
+        median
+    }
+}
+
+fn agency() -> &'static str {
+    env!("CARGO_BIN_EXE_agency")
+}
+
+impl Bench {
+    fn cmd(&self, program: &str, cwd: &Path) -> Command {
+        let mut cmd = Command::new(program);
+        cmd.current_dir(cwd)
+            .envs(self.env.iter().map(|(k, v)| (k, v)))
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped());
+        cmd
+    }
+
+    /// Time one process; it must succeed.
+    fn time(&self, program: &str, args: &[&str], cwd: &Path) -> Duration {
+        let started = Instant::now();
+        let out = self.cmd(program, cwd).args(args).output().expect("spawn");
+        let took = started.elapsed();
+        assert!(out.status.success(), "{program} {args:?} failed: {}", String::from_utf8_lossy(&out.stderr));
+        took
+    }
+
+    fn sh(&self, script: &str, cwd: &Path) {
+        let out = self.cmd("sh", cwd).args(["-c", script]).output().unwrap();
+        assert!(out.status.success(), "{script}: {}", String::from_utf8_lossy(&out.stderr));
+    }
+}
+
+fn main() {
+    let quick = !std::env::args().any(|a| a == "--bench");
+    let dir = tempfile::Builder::new().prefix("agency-bench-").tempdir().unwrap();
+    let root = dir.path().canonicalize().unwrap();
+    let socket = format!("agency-bench-{}", std::process::id());
+    let mut env = vec![
+        ("AGENCY_DATA_DIR".to_string(), root.join("data").display().to_string()),
+        ("AGENCY_CONFIG_DIR".into(), root.join("config").display().to_string()),
+        ("AGENCY_CACHE_DIR".into(), root.join("cache").display().to_string()),
+        ("AGENCY_TMUX_SOCKET".into(), socket.clone()),
+        ("NO_COLOR".into(), "1".into()),
+        ("GIT_CONFIG_GLOBAL".into(), root.join("gitconfig").display().to_string()),
+    ];
+    std::fs::create_dir_all(root.join("config")).unwrap();
+    std::fs::write(root.join("config/config.json"), r#"{"version": 1, "defaults": {"runner": "shell"}}"#).unwrap();
+    std::fs::write(
+        root.join("gitconfig"),
+        "[user]\n\tname = Bench\n\temail = bench@agency.invalid\n[init]\n\tdefaultBranch = main\n",
+    )
+    .unwrap();
+    env.push(("HOME".into(), root.display().to_string()));
+    let bench = Bench { quick, root: root.clone(), env };
+    let mut report = Report { quick, rows: Vec::new() };
+
+    let baseline =
+        report.sample("agency --version (process floor)", 20, |_| bench.time(agency(), &["--version"], &root));
+    listing(&bench, &mut report);
+    plugins(&bench, &mut report);
+    let (agency_run, bare) = run_versus_bare(&bench, &mut report);
+    live_status(&bench, &mut report);
+    let _ = Command::new("tmux").args(["-L", &socket, "kill-server"]).stderr(Stdio::null()).status();
+
+    print_report(&report, baseline, agency_run, bare);
+}
+
+/// `ls` over generated records: 1,000 runs in 10 repositories (100 in quick mode).
+fn listing(bench: &Bench, report: &mut Report) {
+    let per_repo = if bench.quick { 10 } else { 100 };
+    let data = bench.root.join("data");
+    let mut last = String::new();
+    for r in 0..10 {
+        let repo_id = format!("{r:016x}");
+        for n in 0..per_repo {
+            let run_id = format!("20260101{:06}-{:04x}", r * 1000 + n, n);
+            let run_dir = data.join("repos").join(&repo_id).join("runs").join(&run_id);
+            let worktree = data.join("repos").join(&repo_id).join("worktrees").join(&run_id);
+            std::fs::create_dir_all(run_dir.join("logs")).unwrap();
+            std::fs::create_dir_all(&worktree).unwrap();
+            let meta = serde_json::json!({
+                "schema_version": "1.0", "run_id": run_id, "repo_id": repo_id, "name": format!("run-{n}"), "title": format!("Generated run {n}"),
+                "runner": "shell", "runner_cmd": "sh", "parent_branch": "main", "branch": format!("agency/run-{n}-{n:04x}"),
+                "worktree_path": worktree, "created_at": "2026-01-01T00:00:00Z",
+                "pipeline": {"last_step": "scaffold"},
+            });
+            std::fs::write(run_dir.join("meta.json"), serde_json::to_vec_pretty(&meta).unwrap()).unwrap();
+            last = run_id;
+        }
+    }
+    let runs = 10 * per_repo;
+    let root = bench.root.clone();
+    report.sample(&format!("agency ls --all-repos ({runs} runs, 10 repos)"), 15, |_| {
+        bench.time(agency(), &["ls", "--all-repos"], &root)
+    });
+    report.sample(&format!("agency ls --all-repos --json ({runs} runs)"), 15, |_| {
+        bench.time(agency(), &["ls", "--all-repos", "--json"], &root)
+    });
+    report.sample("agency show <run>", 15, |_| bench.time(agency(), &["show", &last], &root));
+    std::fs::remove_dir_all(data.join("repos")).unwrap();
+}
+
+/// Cold compile (fresh cache dir each time) and warm load + info, per built-in.
+fn plugins(bench: &Bench, report: &mut Report) {
+    let ids: &[&str] =
+        if bench.quick { &["shell"] } else { &["script", "copy-files", "claude", "codex", "command", "shell"] };
+    let root = bench.root.clone();
+    for id in ids {
+        report.sample(&format!("plugin {id}: cold compile + info"), 5, |i| {
+            let cache = root.join(format!("cold-cache-{id}-{i}"));
+            let started = Instant::now();
+            let status = bench
+                .cmd(agency(), &root)
+                .env("AGENCY_CACHE_DIR", &cache)
+                .args(["plugin", "inspect", id])
+                .status()
+                .unwrap();
+            assert!(status.success());
+            started.elapsed()
+        });
+        bench.time(agency(), &["plugin", "inspect", id], &root);
+        report.sample(&format!("plugin {id}: warm load + info (cache hit)"), 15, |_| {
+            bench.time(agency(), &["plugin", "inspect", id], &root)
+        });
+    }
+}
+
+/// `agency run --detached` vs `git worktree add` + `tmux new-session` on a 5,000-file repo.
+fn run_versus_bare(bench: &Bench, report: &mut Report) -> (Duration, Duration) {
+    let files = if bench.quick { 500 } else { 5000 };
+    let repo = bench.root.join("big");
+    std::fs::create_dir_all(&repo).unwrap();
+    bench.sh("git init -q -b main", &repo);
+    for i in 0..files {
+        let dir = repo.join(format!("src/m{}", i / 100));
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join(format!("f{i}.rs")), format!("pub fn f{i}() -> u32 {{ {i} }}\n")).unwrap();
+    }
+    bench.sh("git add -A && git commit -qm files", &repo);
+    bench.time(agency(), &["init"], &repo);
+    bench.sh("git add -A && git commit -qm agency", &repo);
+    bench.time(agency(), &["plugin", "inspect", "shell"], &repo);
+    let socket = bench.env.iter().find(|(k, _)| k == "AGENCY_TMUX_SOCKET").unwrap().1.clone();
+    let agency_run = report.sample(&format!("agency run --detached (shell runner, {files} files)"), 7, |i| {
+        bench.time(agency(), &["run", "--detached", "--name", &format!("bench-{i}")], &repo)
+    });
+    let bare = report.sample(&format!("bare git worktree add + tmux new-session ({files} files)"), 7, |i| {
+        let path = bench.root.join(format!("bare-{i}"));
+        let started = Instant::now();
+        bench.sh(
+            &format!(
+                "git worktree add -q -b bare-{i} {} main && tmux -L {socket} new-session -d -s bare-{i} -c {}",
+                path.display(),
+                path.display()
+            ),
+            &repo,
+        );
+        started.elapsed()
+    });
+    (agency_run, bare)
+}
+
+/// `agency ls` while 100 runs have live sessions (10 in quick mode), each classified.
+fn live_status(bench: &Bench, report: &mut Report) {
+    let count = if bench.quick { 10 } else { 100 };
+    let repo = bench.root.join("live");
+    std::fs::create_dir_all(&repo).unwrap();
+    bench.sh("git init -q -b main && git commit -q --allow-empty -m init", &repo);
+    bench.time(agency(), &["init"], &repo);
+    bench.sh("git add -A && git commit -qm agency", &repo);
+    for i in 0..count {
+        bench.time(agency(), &["run", "--detached", "--name", &format!("live-{i}")], &repo);
+    }
+    report
+        .sample(&format!("agency ls ({count} live sessions, classified)"), 9, |_| bench.time(agency(), &["ls"], &repo));
+}
+
+fn machine() -> String {
+    let cpu = std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|t| {
+            t.lines()
+                .find(|l| l.starts_with("model name"))
+                .map(|l| l.split(':').nth(1).unwrap_or("").trim().to_string())
+        })
+        .unwrap_or_else(|| "unknown CPU".into());
+    let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(0);
+    let mem = std::fs::read_to_string("/proc/meminfo")
+        .ok()
+        .and_then(|t| t.lines().next().and_then(|l| l.split_whitespace().nth(1)?.parse::<u64>().ok()))
+        .map(|kb| format!("{} GiB", kb / 1024 / 1024))
+        .unwrap_or_default();
+    format!("{cpu}, {cores} cores, {mem}")
+}
+
+fn ms(d: Duration) -> String {
+    format!("{:.1} ms", d.as_secs_f64() * 1000.0)
+}
+
+fn print_report(bench: &Report, baseline: Duration, agency_run: Duration, bare: Duration) {
+    println!(
+        "\nagency benchmarks{} — {}",
+        if bench.quick { " (quick mode: one run each, smaller inputs)" } else { "" },
+        machine()
+    );
+    println!("{:<62} {:>10} {:>10} {:>10} {:>4}", "measurement", "median", "min", "max", "n");
+    for (name, times) in &bench.rows {
+        println!(
+            "{:<62} {:>10} {:>10} {:>10} {:>4}",
+            name,
+            ms(times[times.len() / 2]),
+            ms(times[0]),
+            ms(times[times.len() - 1]),
+            times.len()
+        );
+    }
+    println!("\nratio agency run / bare worktree+tmux: {:.2}x", agency_run.as_secs_f64() / bare.as_secs_f64());
+    println!("process floor (agency --version): {}", ms(baseline));
+}
