@@ -20,6 +20,7 @@ mod test_run;
 mod test_session;
 mod test_ship;
 mod test_status;
+mod test_terminal;
 
 #[test]
 fn every_test_file_is_listed() {

@@ -201,4 +201,18 @@ fn python_and_javascript_examples() {
     env.fake_bin("aider", "#!/bin/sh\nprintf '> '\nsleep 60\n");
     env.agency(&repo, &["run", "--name", "py", "--runner", "aider-py"]).ok();
     env.agency(&repo, &["run", "--name", "js", "--runner", "aider-js"]).ok();
+
+    // `plugin new --lang python|js` scaffolds build with the same toolchains and pass the kit.
+    let componentize_py = std::env::var("AGENCY_TEST_COMPONENTIZE_PY").unwrap_or_else(|_| "componentize-py".into());
+    let node_modules = examples.join("js-runner/node_modules");
+    env.agency(&env.root(), &["plugin", "new", "py-agent", "--kind", "runner", "--lang", "python"]).ok();
+    env.sh(
+        &env.root().join("py-agent"),
+        &format!("{componentize_py} -d wit/since_v0.1.0 -w runner-plugin componentize app -o py_agent.wasm"),
+    );
+    conformance(&env, &env.root().join("py-agent/py_agent.wasm"), Some(&env.root().join("py-agent/screens")));
+    env.agency(&env.root(), &["plugin", "new", "js-check", "--kind", "step", "--lang", "js"]).ok();
+    std::os::unix::fs::symlink(&node_modules, env.root().join("js-check/node_modules")).unwrap();
+    env.sh(&env.root().join("js-check"), "node build.mjs");
+    conformance(&env, &env.root().join("js-check/js_check.wasm"), None);
 }

@@ -44,6 +44,12 @@ const SCREENS: &[(&str, &str)] = &[
 const RUST_MANIFEST: &str = include_str!("../../assets/templates/rust/Cargo.toml.tmpl");
 const RUST_RUNNER: &str = include_str!("../../assets/templates/rust/runner.rs.tmpl");
 const RUST_STEP: &str = include_str!("../../assets/templates/rust/step.rs.tmpl");
+const PYTHON_RUNNER: &str = include_str!("../../assets/templates/python/runner.py.tmpl");
+const PYTHON_STEP: &str = include_str!("../../assets/templates/python/step.py.tmpl");
+const JS_RUNNER: &str = include_str!("../../assets/templates/js/runner.js.tmpl");
+const JS_STEP: &str = include_str!("../../assets/templates/js/step.js.tmpl");
+const JS_BUILD: &str = include_str!("../../assets/templates/js/build.mjs.tmpl");
+const JS_PACKAGE: &str = include_str!("../../assets/templates/js/package.json.tmpl");
 
 /// What was written.
 pub struct Scaffolded {
@@ -75,12 +81,40 @@ pub fn new_plugin(env: &Env, id: &str, kind: PluginKind, lang: Lang, dir: Option
             let build = "rustup target add wasm32-wasip2\ncargo build --release --target wasm32-wasip2\ncargo test   # the classify/summary tests run natively".to_string();
             (files, build, format!("target/wasm32-wasip2/release/{crate_name}.wasm"))
         }
-        Lang::Python | Lang::Js => {
-            return Err(AgencyError::new(
-                ErrorCode::Usage,
-                format!("templates for {} are in examples/", lang.as_str()),
-            )
-            .with_hint("copy examples/python-runner or examples/js-runner (their README has the build command)"));
+        Lang::Python => {
+            let (source, world) = if kind == PluginKind::Runner {
+                (PYTHON_RUNNER, "runner-plugin")
+            } else {
+                (PYTHON_STEP, "step-plugin")
+            };
+            let files = vec![
+                ("app.py".to_string(), source.replace("{{id}}", id).replace("{{crate}}", &crate_name)),
+                ("wit/since_v0.1.0/agency-plugin.wit".to_string(), WIT.to_string()),
+            ];
+            let build = format!(
+                "pip install componentize-py\ncomponentize-py -d wit/since_v0.1.0 -w {world} componentize app -o {crate_name}.wasm"
+            );
+            (files, build, format!("{crate_name}.wasm"))
+        }
+        Lang::Js => {
+            let (source, world, file) = if kind == PluginKind::Runner {
+                (JS_RUNNER, "runner-plugin", "runner.js")
+            } else {
+                (JS_STEP, "step-plugin", "step.js")
+            };
+            let fill = |t: &str| {
+                t.replace("{{id}}", id)
+                    .replace("{{crate}}", &crate_name)
+                    .replace("{{source}}", file)
+                    .replace("{{world}}", world)
+            };
+            let files = vec![
+                (file.to_string(), fill(source)),
+                ("build.mjs".to_string(), fill(JS_BUILD)),
+                ("package.json".to_string(), fill(JS_PACKAGE)),
+                ("wit/since_v0.1.0/agency-plugin.wit".to_string(), WIT.to_string()),
+            ];
+            (files, "npm install\nnode build.mjs".to_string(), format!("{crate_name}.wasm"))
         }
     };
     let mut files = files;

@@ -204,3 +204,84 @@ impl Drop for TestEnv {
         let _ = Command::new("tmux").args(["-L", &self.socket, "kill-server"]).stderr(Stdio::null()).status();
     }
 }
+
+/// An agency command running in a tmux pane: a real terminal, for prompts.
+pub struct Terminal<'a> {
+    env: &'a TestEnv,
+    session: String,
+}
+
+impl TestEnv {
+    /// Start `agency <args>` in a terminal (a pane of the test's tmux server) in `cwd`.
+    pub fn in_terminal(&self, cwd: &Path, args: &[&str]) -> Terminal<'_> {
+        let n = COUNTER.fetch_add(1, Ordering::SeqCst);
+        let session = format!("term-{n}");
+        let quote = |s: &str| agency::process::shell_quote(s);
+        let vars: Vec<String> = self.vars().iter().map(|(k, v)| quote(&format!("{k}={v}"))).collect();
+        let command = format!(
+            "env -i {} {} {}; echo \"EXIT:$?\"; sleep 600",
+            vars.join(" "),
+            quote(&agency_bin().display().to_string()),
+            args.iter().map(|a| quote(a)).collect::<Vec<_>>().join(" ")
+        );
+        let out = self.tmux(&[
+            "new-session",
+            "-d",
+            "-s",
+            &session,
+            "-x",
+            "200",
+            "-y",
+            "50",
+            "-c",
+            &cwd.display().to_string(),
+            "sh",
+            "-c",
+            &command,
+        ]);
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        Terminal { env: self, session }
+    }
+}
+
+impl Terminal<'_> {
+    pub fn screen(&self) -> String {
+        String::from_utf8_lossy(
+            &self.env.tmux(&["capture-pane", "-p", "-J", "-S", "-200", "-t", &format!("={}:", self.session)]).stdout,
+        )
+        .into_owned()
+    }
+
+    /// Wait until the screen shows `text`; return the screen.
+    #[track_caller]
+    pub fn wait_for(&self, text: &str) -> String {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+        loop {
+            let screen = self.screen();
+            if screen.contains(text) {
+                return screen;
+            }
+            assert!(std::time::Instant::now() < deadline, "terminal never showed {text:?}:\n{screen}");
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+    }
+
+    /// Type a line.
+    pub fn type_line(&self, text: &str) {
+        let target = format!("={}:", self.session);
+        self.env.tmux(&["send-keys", "-t", &target, "-l", text]);
+        self.env.tmux(&["send-keys", "-t", &target, "Enter"]);
+    }
+
+    /// Wait for the command to end and return its exit status and screen.
+    #[track_caller]
+    pub fn finish(&self) -> (i32, String) {
+        let screen = self.wait_for("EXIT:");
+        let code = screen
+            .lines()
+            .find_map(|l| l.trim().strip_prefix("EXIT:"))
+            .and_then(|c| c.trim().parse().ok())
+            .unwrap_or(-1);
+        (code, screen)
+    }
+}
