@@ -8,6 +8,7 @@ mod test_authoring;
 mod test_concurrency;
 mod test_crash_safety;
 mod test_docs;
+mod test_doctor;
 mod test_gates;
 mod test_init;
 mod test_lock;

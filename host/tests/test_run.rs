@@ -113,3 +113,33 @@ fn ls_and_show_report_a_run_interrupted_after_the_scaffold() {
     assert!(show["events"].as_array().unwrap().len() >= 6);
     env.assert_records_intact();
 }
+
+#[test]
+fn a_failed_worktree_leaves_an_explaining_record_and_frees_the_name() {
+    let env = TestEnv::new();
+    let repo = env.repo("r");
+    env.agency(&repo, &["run", "--detached", "--name", "first"]).ok();
+    let repo_id = env.meta(&env.run_dirs()[0])["repo_id"].as_str().unwrap().to_string();
+    // Something already occupies the worktree path of the next run id.
+    let run_id = "20260101000000-beef";
+    let blocker = env.data.join("repos").join(&repo_id).join("worktrees").join(run_id);
+    std::fs::create_dir_all(&blocker).unwrap();
+    std::fs::write(blocker.join("squatter.txt"), "in the way").unwrap();
+    let stderr = env
+        .agency_with(&repo, &["run", "--detached", "--name", "second"], &[("AGENCY_TEST_RUN_ID", run_id)])
+        .err("E_WORKTREE_CREATE_FAILED")
+        .to_string();
+    assert!(
+        stderr.contains("git -C") && stderr.contains("worktree add -b agency/second-beef"),
+        "the exact git command: {stderr}"
+    );
+    assert!(stderr.contains("already exists"), "git's stderr: {stderr}");
+    let meta = env.meta(&env.run_dir_of(run_id));
+    assert_eq!(meta["pipeline"]["failed_step"], "worktree");
+    assert_eq!(meta["pipeline"]["error_code"], "E_WORKTREE_CREATE_FAILED");
+    let ls = env.agency(&repo, &["ls"]);
+    assert!(ls.ok().lines().any(|l| l.starts_with("second ") && l.contains("failed: worktree")), "{}", ls.stdout);
+    assert!(!env.branches(&repo).iter().any(|b| b.contains("second")), "no branch was left behind");
+    // The name is free again: nothing of the failed run holds it.
+    env.agency(&repo, &["run", "--detached", "--name", "second"]).ok();
+}

@@ -107,7 +107,14 @@ pub fn check(env: &Env, name: Option<&str>, parent: Option<&str>) -> Result<Gate
 /// `E_NAME_EXISTS` when a live run of the repo already uses `name`.
 pub fn ensure_name_free(env: &Env, repo_id: &str, name: &str) -> Result<()> {
     let existing = runs::scan_repo(&env.store, repo_id);
-    match existing.iter().find(|r| r.is_live() && r.name() == Some(name)) {
+    // A run whose worktree could never be created holds nothing under its name.
+    let occupies = |r: &&runs::RunEntry| {
+        r.is_live()
+            && r.meta
+                .as_ref()
+                .is_ok_and(|m| m.pipeline.as_ref().and_then(|p| p.failed_step.as_deref()) != Some("worktree"))
+    };
+    match existing.iter().filter(occupies).find(|r| r.name() == Some(name)) {
         Some(run) => Err(AgencyError::new(
             ErrorCode::NameExists,
             format!("a live run named `{name}` already exists ({})", run.run_id),

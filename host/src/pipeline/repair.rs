@@ -29,13 +29,12 @@ pub struct Finding {
 
 type Fix<'a> = Box<dyn FnOnce() -> std::result::Result<(), String> + 'a>;
 
-struct Repairs<'a> {
+struct Repairs {
     dry_run: bool,
     findings: Vec<Finding>,
-    _env: &'a Env,
 }
 
-impl<'a> Repairs<'a> {
+impl Repairs {
     fn found(
         &mut self,
         kind: &str,
@@ -68,7 +67,7 @@ pub fn repair(env: &Env, dry_run: bool) -> Result<Vec<Finding>> {
         query::Scope::Repo { repo_id } => vec![repo_id.clone()],
         query::Scope::AllRepos => runs::repo_ids(&env.store),
     };
-    let mut repairs = Repairs { dry_run, findings: Vec::new(), _env: env };
+    let mut repairs = Repairs { dry_run, findings: Vec::new() };
     let sessions: Vec<String> = tmux::list_panes().unwrap_or_default().into_iter().map(|p| p.session).collect();
     let mut known_sessions = HashSet::new();
     for repo_id in &repo_ids {

@@ -185,12 +185,17 @@ fn create_gated(env: &Env, gated: &Gated, req: &RunRequest, runner: &str) -> Res
         git::worktree_add(&gated.repo.root, &branch, &worktree, &gated.parent_branch)
     });
     if let Err(err) = worktree_result {
-        // Leave a record that explains the failure; nothing else was created.
+        // git may have created the (brand-new, commit-less) branch before failing: remove it,
+        // then leave a record that explains the failure.
         let p = initial.pipeline_mut();
         p.last_step = Some("run_dir".into());
         p.failed_step = Some("worktree".into());
         p.error_code = Some(err.code.as_str().into());
         p.error_message = Some(err.message.clone());
+        if git::branch_exists(&gated.repo.root, &branch).unwrap_or(false) {
+            let _ = git::delete_branch(&gated.repo.root, &branch);
+        }
+        let _ = git::worktree_prune(&gated.repo.root);
         let _ = meta::write(&record.paths.meta, &initial);
         return Err(err);
     }
