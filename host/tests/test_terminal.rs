@@ -78,3 +78,25 @@ fn clean_asks_before_archiving() {
     assert_eq!(term.finish().0, 0);
     assert!(!worktree.exists());
 }
+
+#[test]
+fn run_attaches_on_a_terminal() {
+    let env = TestEnv::new();
+    let repo = env.repo("r");
+    let term = env.in_terminal(&repo, &["run", "--name", "att"]);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    loop {
+        let sessions =
+            String::from_utf8_lossy(&env.tmux(&["list-sessions", "-F", "#{session_name} #{session_attached}"]).stdout)
+                .into_owned();
+        if sessions.lines().any(|l| l.starts_with("agency_") && l.ends_with(" 1")) {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the run's session was never attached:\n{sessions}\n{}",
+            term.screen()
+        );
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+}

@@ -87,7 +87,7 @@ pub fn provenance_line(value: &Value) -> String {
             field("id"),
             field("version"),
             field("origin"),
-            &field("sha256")[..field("sha256").len().min(12)]
+            field("sha256").chars().take(12).collect::<String>()
         ),
     }
 }

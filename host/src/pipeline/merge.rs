@@ -104,7 +104,7 @@ fn verification(env: &Env, run: &OpenRun, req: &MergeRequest) -> Result<String> 
         if record.ok {
             return Ok(format!(
                 "reused (verified {} at {})",
-                &record.commit[..record.commit.len().min(12)],
+                record.commit.chars().take(12).collect::<String>(),
                 record.verified_at
             ));
         }

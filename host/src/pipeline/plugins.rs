@@ -133,7 +133,7 @@ fn list(capabilities: &[Capability]) -> String {
 }
 
 pub fn short_sha(sha: &str) -> &str {
-    &sha[..sha.len().min(12)]
+    sha.get(..12).unwrap_or(sha)
 }
 
 /// `run-info` for a call about `meta`'s run.
