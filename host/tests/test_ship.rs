@@ -12,8 +12,13 @@ fn commit_in(env: &TestEnv, worktree: &Path, file: &str, content: &str, message:
     env.sh(worktree, &format!("git add {file} && git commit -qm '{message}'"));
 }
 
+/// A verify script that fails while the worktree contains `broken.txt` (it runs in the worktree).
 fn passing_verify(env: &TestEnv, repo: &Path) {
-    env.write_script(repo, "scripts/agency_verify.sh", "#!/bin/sh\necho checks pass\nexit 0\n");
+    env.write_script(
+        repo,
+        "scripts/agency_verify.sh",
+        "#!/bin/sh\nif [ -e broken.txt ]; then echo 'test_login FAILED' >&2; exit 1; fi\necho checks pass\n",
+    );
 }
 
 #[test]
@@ -33,16 +38,18 @@ fn verify_records_the_commit_and_tree_it_checked() {
     assert!(env.meta(&env.run_dir_of(&run_id))["last_verify_at"].is_string());
 
     // Failing checks flag the run; fixing them clears the flag.
-    std::fs::write(worktree.join("scripts/agency_verify.sh"), "#!/bin/sh\necho 'test_login FAILED' >&2\nexit 1\n")
-        .unwrap();
+    std::fs::write(worktree.join("broken.txt"), "regression").unwrap();
     let stderr = env.agency(&repo, &["verify", "v"]).err("E_SCRIPT_FAILED").to_string();
     assert!(stderr.contains("agency logs v verify"), "{stderr}");
     assert_eq!(env.meta(&env.run_dir_of(&run_id))["flags"]["needs_attention_reason"], "verify_failed");
     let record: serde_json::Value =
         serde_json::from_slice(&std::fs::read(env.run_dir_of(&run_id).join("verify_record.json")).unwrap()).unwrap();
     assert_eq!(record["ok"], false);
-    assert_ne!(record["tree"], serde_json::Value::Null, "the uncommitted script change is part of the verified tree");
+    assert_eq!(record["commit"].as_str().unwrap(), env.sh(&worktree, "git rev-parse HEAD").trim());
+    // An agent cannot weaken its own verification: the main checkout's script runs.
     std::fs::write(worktree.join("scripts/agency_verify.sh"), "#!/bin/sh\nexit 0\n").unwrap();
+    env.agency(&repo, &["verify", "v"]).err("E_SCRIPT_FAILED");
+    env.sh(&worktree, "git checkout -q scripts/agency_verify.sh && rm broken.txt");
     env.agency(&repo, &["verify", "v"]).ok();
     assert!(env.meta(&env.run_dir_of(&run_id))["flags"].get("needs_attention").is_none());
     assert!(env.agency(&repo, &["logs", "v", "verify"]).ok().contains("test_login FAILED"));
@@ -140,8 +147,8 @@ fn merge_refuses_until_everything_is_in_place() {
     assert_eq!(env.gh_state()["prs"][0]["state"], "OPEN");
     assert!(worktree.is_dir());
 
-    std::fs::write(worktree.join("scripts/agency_verify.sh"), "#!/bin/sh\nexit 1\n").unwrap();
-    env.sh(&worktree, "git commit -qam 'break verify'");
+    std::fs::write(worktree.join("broken.txt"), "regression").unwrap();
+    env.sh(&worktree, "git add broken.txt && git commit -qm 'break verify'");
     env.agency(&repo, &["push", "m"]).ok();
     env.agency_with(&repo, &["merge", "m", "--yes"], &[("AGENCY_MERGEABLE_DELAY", "10ms")]).err("E_VERIFY_FAILED");
     assert_eq!(env.gh_state()["prs"][0]["state"], "OPEN");

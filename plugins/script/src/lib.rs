@@ -1,6 +1,8 @@
-//! Built-in step `script`: runs the repository's `scripts.<phase>` (from `agency.json`) in the
-//! worktree, non-interactively, with the `AGENCY_*` environment of the original system and the
-//! configured timeout. An optional `.agency/out/<phase>.json` (`{schema_version, ok, summary,
+//! Built-in step `script`: runs the repository's `scripts.<phase>` (from `agency.json`) with the
+//! worktree as its working directory, non-interactively, with the `AGENCY_*` environment of the
+//! original system and the configured timeout. The script is taken from the main checkout (the
+//! version the user controls, resolved like the original system did), so an agent cannot weaken
+//! its own verification by editing the script in its worktree. An optional `.agency/out/<phase>.json` (`{schema_version, ok, summary,
 //! data}`) may downgrade success to failure and add a summary, but never upgrades a failure.
 
 use agency_plugin::*;
@@ -13,7 +15,7 @@ const DEFAULT_TIMEOUT_MS: u32 = 10 * 60 * 1000;
 impl Step for Script {
     fn info() -> PluginInfo {
         PluginInfo::step("script", env!("CARGO_PKG_VERSION"), "Runs the repository's scripts.<phase> from agency.json")
-            .capability(Capability::exec("worktree:**", &["**"]))
+            .capability(Capability::exec("repo:**", &["**"]))
             .capability(Capability::read(Area::Worktree))
     }
 
@@ -26,7 +28,7 @@ impl Step for Script {
         if script.starts_with('/') || script.split('/').any(|part| part == "..") {
             return Err(Error::invalid_config(&format!("script path {script:?} must stay inside the repository")));
         }
-        let program = format!("{}/{}", run.worktree, script);
+        let program = format!("{}/{}", run.repo_root, script);
         let out_dir = format!("{}/.agency/out", run.worktree);
         let command = Command::new(&program)
             .cwd(&run.worktree)
