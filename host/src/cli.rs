@@ -55,6 +55,12 @@ fn usage_error(err: clap::Error, output: Output) -> ExitCode {
         return ExitCode::SUCCESS;
     }
     let rendered = err.render().to_string();
+    if err.kind() == ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand {
+        let agency_err = AgencyError::new(ErrorCode::Usage, "a command is required").with_hint("agency --help   # lists the commands");
+        output.status(rendered.trim_end());
+        output.error(&agency_err);
+        return ExitCode::from(ErrorCode::Usage.exit_status());
+    }
     let message = rendered.lines().find(|l| !l.trim().is_empty()).unwrap_or("invalid usage");
     let message = message.trim_start_matches("error: ").to_string();
     let mut agency_err =
