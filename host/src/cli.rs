@@ -56,7 +56,8 @@ fn usage_error(err: clap::Error, output: Output) -> ExitCode {
     }
     let rendered = err.render().to_string();
     if err.kind() == ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand {
-        let agency_err = AgencyError::new(ErrorCode::Usage, "a command is required").with_hint("agency --help   # lists the commands");
+        let agency_err = AgencyError::new(ErrorCode::Usage, "a command is required")
+            .with_hint("agency --help   # lists the commands");
         output.status(rendered.trim_end());
         output.error(&agency_err);
         return ExitCode::from(ErrorCode::Usage.exit_status());

@@ -143,3 +143,48 @@ fn a_failed_worktree_leaves_an_explaining_record_and_frees_the_name() {
     // The name is free again: nothing of the failed run holds it.
     env.agency(&repo, &["run", "--detached", "--name", "second"]).ok();
 }
+
+#[test]
+fn each_run_gets_its_own_port_block() {
+    let env = TestEnv::new();
+    let repo = env.repo("r");
+    env.write_script(
+        &repo,
+        "scripts/agency_setup.sh",
+        "#!/bin/sh\necho \"$AGENCY_PORT_BASE\" > \"$AGENCY_OUTPUT_DIR/port\"\n",
+    );
+    let (a, wt_a) = env.start_run(&repo, "a");
+    let (b, _) = env.start_run(&repo, "b");
+    let port_a = env.meta(&env.run_dir_of(&a))["port_base"].as_u64().unwrap();
+    let port_b = env.meta(&env.run_dir_of(&b))["port_base"].as_u64().unwrap();
+    assert_ne!(port_a, port_b);
+    assert_eq!(port_a % 10, 0);
+    assert_eq!(
+        std::fs::read_to_string(wt_a.join(".agency/out/port")).unwrap().trim(),
+        port_a.to_string(),
+        "setup sees AGENCY_PORT_BASE"
+    );
+    let session = env.meta(&env.run_dir_of(&a))["tmux_session_name"].as_str().unwrap().to_string();
+    let shown = String::from_utf8_lossy(
+        &env.tmux(&["show-environment", "-t", &format!("={session}"), "AGENCY_PORT_BASE"]).stdout,
+    )
+    .into_owned();
+    assert_eq!(shown.trim(), format!("AGENCY_PORT_BASE={port_a}"), "the agent's session sees it too");
+    // A freed block is reused.
+    env.agency(&repo, &["clean", "a", "--yes"]).ok();
+    let (c, _) = env.start_run(&repo, "c");
+    assert_eq!(env.meta(&env.run_dir_of(&c))["port_base"].as_u64().unwrap(), port_a);
+}
+
+#[test]
+fn a_parent_behind_origin_is_pointed_out() {
+    let mut env = TestEnv::new();
+    let (repo, bare) = env.github_repo("widgets");
+    let other = env.root().join("other");
+    env.sh(&env.root(), &format!("git clone -q {} {}", bare.display(), other.display()));
+    env.sh(&other, "git commit -q --allow-empty -m 'newer upstream work' && git push -q origin main");
+    env.sh(&repo, "git fetch -q origin");
+    let out = env.agency(&repo, &["run", "--detached", "--name", "stale"]);
+    out.ok();
+    assert!(out.stderr.contains("`main` is 1 commit(s) behind origin/main"), "{}", out.stderr);
+}

@@ -88,6 +88,7 @@ pub fn check(env: &Env, name: Option<&str>, parent: Option<&str>) -> Result<Gate
                 .with_hint("agency run --parent main   # or check out a branch first")
         })?,
     };
+    warn_if_behind(env, &repo.root, &parent_branch);
     let dirty = git::status_porcelain(&repo.root)?;
     if !dirty.is_empty() {
         return Err(dirty_error(
@@ -102,6 +103,20 @@ pub fn check(env: &Env, name: Option<&str>, parent: Option<&str>) -> Result<Gate
         ensure_name_free(env, &repo.id, name)?;
     }
     Ok(Gated { repo, config, parent_branch, name: name.map(str::to_string) })
+}
+
+/// A stale base is a common surprise: say so when the local parent is behind what was last
+/// fetched from origin (no network here; the run still starts from the local branch).
+fn warn_if_behind(env: &Env, root: &Path, parent: &str) {
+    let remote = format!("origin/{parent}");
+    if git::rev_parse(root, &remote).ok().flatten().is_none() {
+        return;
+    }
+    if let Ok(behind @ 1..) = git::count(root, &format!("{parent}..{remote}")) {
+        env.ui.warn(&format!(
+            "the parent branch `{parent}` is {behind} commit(s) behind {remote}; the run starts from the local branch (git pull first for the latest)"
+        ));
+    }
 }
 
 /// `E_NAME_EXISTS` when a live run of the repo already uses `name`.

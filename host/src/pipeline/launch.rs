@@ -179,6 +179,9 @@ fn session_env(meta: &RunMeta, paths: &RunPaths, repo_root: &Path, plan: &Launch
         ("AGENCY_LOG_DIR".into(), paths.logs.display().to_string()),
         ("AGENCY_STATUS_FILE".into(), worktree.join(".agency/state/runner_status.json").display().to_string()),
     ];
+    if let Some(port) = meta.port_base {
+        env.push(("AGENCY_PORT_BASE".into(), port.to_string()));
+    }
     for (name, value) in &plan.command.env {
         match value {
             EnvValue::Literal(text) => env.push((name.clone(), text.clone())),

@@ -55,6 +55,16 @@ pub fn derive_name(title: Option<&str>, short_id: &str, taken: impl Fn(&str) -> 
     }
 }
 
+/// Ports reserved per run, from `PORT_FIRST` upwards.
+pub const PORTS_PER_RUN: u16 = 10;
+const PORT_FIRST: u16 = 20000;
+const PORT_LAST: u16 = 59990;
+
+/// The lowest port block not used by any of `taken` (blocks of [`PORTS_PER_RUN`]).
+pub fn free_port_base(taken: &[u16]) -> Option<u16> {
+    (PORT_FIRST..=PORT_LAST).step_by(PORTS_PER_RUN as usize).find(|base| !taken.contains(base))
+}
+
 /// A fresh run id for the current time.
 pub fn new_run_id() -> String {
     let mut bytes = [0u8; 2];
@@ -98,6 +108,13 @@ mod tests {
         assert_eq!(derive_name(None, "1a2b", |_| false), "run-1a2b");
         assert_eq!(derive_name(Some("!!!"), "1a2b", |_| false), "run-1a2b");
         assert!(validate_name(&derive_name(Some(&"Long title ".repeat(10)), "1a2b", |_| true)).is_ok());
+    }
+
+    #[test]
+    fn port_blocks() {
+        assert_eq!(free_port_base(&[]), Some(20000));
+        assert_eq!(free_port_base(&[20000, 20010]), Some(20020));
+        assert_eq!(free_port_base(&[20010]), Some(20000));
     }
 
     #[test]

@@ -177,6 +177,7 @@ fn create_gated(env: &Env, gated: &Gated, req: &RunRequest, runner: &str) -> Res
         branch: branch.clone(),
         worktree_path: worktree.display().to_string(),
         created_at: time::now_rfc3339(),
+        port_base: reserve_ports(env),
         ..RunMeta::default()
     };
 
@@ -212,6 +213,17 @@ fn create_gated(env: &Env, gated: &Gated, req: &RunRequest, runner: &str) -> Res
     let meta = meta::read(&record.paths.meta)
         .map_err(|b| AgencyError::internal(format!("meta.json unreadable right after writing: {b}")))?;
     Ok(Created { meta, paths: record.paths })
+}
+
+/// A port block no live run of any repository holds (we are under the repo lock; another
+/// repository's concurrent run may pick the same block, which only costs a rare collision).
+fn reserve_ports(env: &Env) -> Option<u16> {
+    let taken: Vec<u16> = crate::store::runs::scan_all(&env.store)
+        .iter()
+        .filter(|r| r.is_live())
+        .filter_map(|r| r.meta.as_ref().ok()?.port_base)
+        .collect();
+    names::free_port_base(&taken)
 }
 
 /// Pick a run id and name and create the run dir exclusively (`E_RUN_DIR_EXISTS` is never

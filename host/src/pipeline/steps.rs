@@ -55,9 +55,18 @@ impl PhaseReport {
 }
 
 /// The parameters a step receives: its own, plus `timeout_ms` and `script` from agency.json.
-fn step_params(step: &StepConfig, config: &AgencyJson, phase: Phase, timeout: Duration) -> Vec<(String, String)> {
+fn step_params(
+    step: &StepConfig,
+    config: &AgencyJson,
+    phase: Phase,
+    timeout: Duration,
+    meta: &RunMeta,
+) -> Vec<(String, String)> {
     let mut params = step.params.clone();
     params.push(("timeout_ms".into(), timeout.as_millis().to_string()));
+    if let Some(port) = meta.port_base {
+        params.push(("port_base".into(), port.to_string()));
+    }
     if let Some(script) = config.scripts.get(&phase) {
         params.push(("script".into(), script.path.clone()));
     }
@@ -103,7 +112,7 @@ pub fn run_phase(
         let id = authorized.plugin.info.id.clone();
         progress.set_message(&format!("{phase}: {id}…"));
         let timeout = step_timeout(&step, config, phase, override_timeout);
-        let params = step_params(&step, config, phase, timeout);
+        let params = step_params(&step, config, phase, timeout, meta);
         let run = plugins::run_info(env, meta, &record.paths, repo_root, &id, params)?;
         let ctx = CallContext {
             run: Some(run),

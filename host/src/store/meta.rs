@@ -37,6 +37,10 @@ pub struct RunMeta {
     /// The parent's commit the branch started from.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub base_commit: Option<String>,
+    /// First of the 10 TCP ports reserved for this run (`AGENCY_PORT_BASE`), so parallel dev
+    /// servers of different runs do not collide.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub port_base: Option<u16>,
     #[serde(default)]
     pub worktree_path: String,
     #[serde(default)]

@@ -30,7 +30,7 @@ impl Step for Script {
         }
         let program = format!("{}/{}", run.repo_root, script);
         let out_dir = format!("{}/.agency/out", run.worktree);
-        let command = Command::new(&program)
+        let mut command = Command::new(&program)
             .cwd(&run.worktree)
             .env("AGENCY_RUN_ID", &run.run_id)
             .env("AGENCY_NAME", &run.name)
@@ -45,6 +45,9 @@ impl Step for Script {
             .env("AGENCY_LOG_DIR", &run.log_dir)
             .env("AGENCY_NONINTERACTIVE", "1")
             .env("CI", "1");
+        if let Some(port) = run.param("port_base") {
+            command = command.env("AGENCY_PORT_BASE", port);
+        }
         host::info(&format!("{phase_name}: running {script}"));
         let result = host::exec(&command, run.timeout_ms(DEFAULT_TIMEOUT_MS))?;
         let summary = match (result.timed_out, result.exit_code) {
