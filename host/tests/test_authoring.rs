@@ -7,6 +7,7 @@
 use std::path::{Path, PathBuf};
 
 use crate::common::TestEnv;
+use crate::common::env::wait_until;
 use crate::common::repo::{rust_examples, toolchain_env};
 
 fn manifest_dir() -> PathBuf {
@@ -64,11 +65,8 @@ fn the_rust_examples_pass_the_kit_and_work_in_runs() {
     env.agency(&repo, &["run", "--name", "a", "--runner", "aider", "--prompt", "add a test"]).ok();
     let worktree = PathBuf::from(env.meta(&env.run_dirs()[0])["worktree_path"].as_str().unwrap());
     let got = worktree.join(".agency/tmp/aider-got.txt");
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(15);
-    while !got.exists() && std::time::Instant::now() < deadline {
-        std::thread::sleep(std::time::Duration::from_millis(100));
-    }
-    assert_eq!(std::fs::read_to_string(&got).unwrap().trim(), "add a test", "the prompt was typed at aider's `> `");
+    let typed = wait_until("the prompt typed at aider's `> `", 15, || std::fs::read_to_string(&got).map_err(|e| e));
+    assert_eq!(typed.trim(), "add a test");
 
     // A filesystem-only setup step and a verify step that runs the project's tests.
     let crate_repo = env.plain_repo("crate");

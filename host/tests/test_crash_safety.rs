@@ -6,9 +6,10 @@
 
 use std::path::Path;
 use std::process::Stdio;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use crate::common::TestEnv;
+use crate::common::env::wait_until;
 
 const RUN_STEPS: [&str; 6] = ["run_dir", "worktree", "meta", "scaffold", "setup", "launch"];
 
@@ -111,19 +112,14 @@ fn kill_dash_nine_during_a_long_setup() {
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
-    let deadline = Instant::now() + Duration::from_secs(20);
-    let started = loop {
+    let started = wait_until("the setup script to start", 20, || {
         let path = env
             .run_dirs()
             .first()
             .filter(|d| d.join("meta.json").exists())
             .and_then(|d| env.meta(d)["worktree_path"].as_str().map(|w| Path::new(w).join(".agency/out/started")));
-        if let Some(path) = path.filter(|p| p.exists()) {
-            break path;
-        }
-        assert!(Instant::now() < deadline, "setup never started");
-        std::thread::sleep(Duration::from_millis(50));
-    };
+        path.filter(|p| p.exists()).ok_or("no .agency/out/started yet")
+    });
     // SAFETY: killing our own child process.
     unsafe { libc::kill(child.id() as i32, libc::SIGKILL) };
     child.wait().unwrap();

@@ -7,18 +7,12 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use crate::common::TestEnv;
+use crate::common::env::wait_until;
 
 /// Wait until `check` holds (tmux and the agent run asynchronously).
 #[track_caller]
 fn eventually(what: &str, mut check: impl FnMut() -> bool) {
-    let deadline = Instant::now() + Duration::from_secs(15);
-    while Instant::now() < deadline {
-        if check() {
-            return;
-        }
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    panic!("timed out waiting for: {what}");
+    wait_until(what, 15, || if check() { Ok(()) } else { Err("not yet") });
 }
 
 fn session_of(env: &TestEnv, run_dir: &Path) -> String {

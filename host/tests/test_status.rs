@@ -5,9 +5,10 @@
 //! `show` explaining which signal decided, `show --capture`, and the events of each command.
 
 use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use crate::common::TestEnv;
+use crate::common::env::wait_until;
 
 fn screens_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../plugins/claude/screens")
@@ -16,17 +17,10 @@ fn screens_dir() -> PathBuf {
 /// Poll `agency ls --json` until the run's status label is `label`; return that status.
 #[track_caller]
 fn wait_for_label(env: &TestEnv, repo: &Path, label: &str) -> serde_json::Value {
-    let deadline = Instant::now() + Duration::from_secs(20);
-    let mut last = serde_json::Value::Null;
-    while Instant::now() < deadline {
-        let json = env.agency(repo, &["ls", "--json"]).json();
-        last = json["runs"][0]["status"].clone();
-        if last["label"] == label {
-            return last;
-        }
-        std::thread::sleep(Duration::from_millis(150));
-    }
-    panic!("status never became {label:?}; last: {last:#}");
+    wait_until(&format!("status {label:?}"), 20, || {
+        let status = env.agency(repo, &["ls", "--json"]).json()["runs"][0]["status"].clone();
+        if status["label"] == label { Ok(status) } else { Err(format!("{status:#}")) }
+    })
 }
 
 fn meta_worktree(env: &TestEnv) -> PathBuf {
@@ -148,21 +142,17 @@ fn headless_runs_end_as_done_failed_or_timed_out() {
     env.agency(&repo, &["run", "--name", "ok", "--headless", "--prompt", "echo fine"]).ok();
     env.agency(&repo, &["run", "--name", "bad", "--headless", "--prompt", "echo broken >&2; exit 3"]).ok();
     env.agency(&repo, &["run", "--name", "slow", "--headless", "--timeout", "1s", "--prompt", "sleep 30"]).ok();
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
+    let (ok, bad, slow) = wait_until("the headless runs to finish", 30, || {
         let json = env.agency(&repo, &["ls", "--json"]).json();
         let label =
             |name: &str| json["runs"].as_array().unwrap().iter().find(|r| r["name"] == name).unwrap()["status"].clone();
         let (ok, bad, slow) = (label("ok"), label("bad"), label("slow"));
-        if ok["label"] == "done" && bad["label"] == "failed" && slow["label"] == "failed" {
-            assert!(bad["reason"].as_str().unwrap().contains("exited with status 3"), "{bad}");
-            assert!(slow["reason"].as_str().unwrap().contains("timed out"), "{slow}");
-            assert_eq!(ok["decided_by"], "runner_exit");
-            break;
-        }
-        assert!(Instant::now() < deadline, "headless runs did not finish: {json:#}");
-        std::thread::sleep(Duration::from_millis(200));
-    }
+        let finished = ok["label"] == "done" && bad["label"] == "failed" && slow["label"] == "failed";
+        if finished { Ok((ok, bad, slow)) } else { Err(format!("{json:#}")) }
+    });
+    assert!(bad["reason"].as_str().unwrap().contains("exited with status 3"), "{bad}");
+    assert!(slow["reason"].as_str().unwrap().contains("timed out"), "{slow}");
+    assert_eq!(ok["decided_by"], "runner_exit");
     let log = env.agency(&repo, &["logs", "bad", "runner"]);
     assert!(log.ok().contains("broken"));
 }

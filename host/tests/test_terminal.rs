@@ -3,6 +3,7 @@
 //! `clean`. Declining changes nothing.
 
 use crate::common::TestEnv;
+use crate::common::env::wait_until;
 use crate::common::repo::fixture;
 
 #[test]
@@ -84,19 +85,11 @@ fn run_attaches_on_a_terminal() {
     let env = TestEnv::new();
     let repo = env.repo("r");
     let term = env.in_terminal(&repo, &["run", "--name", "att"]);
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
-    loop {
+    wait_until("the run's session to be attached", 20, || {
         let sessions =
             String::from_utf8_lossy(&env.tmux(&["list-sessions", "-F", "#{session_name} #{session_attached}"]).stdout)
                 .into_owned();
-        if sessions.lines().any(|l| l.starts_with("agency_") && l.ends_with(" 1")) {
-            break;
-        }
-        assert!(
-            std::time::Instant::now() < deadline,
-            "the run's session was never attached:\n{sessions}\n{}",
-            term.screen()
-        );
-        std::thread::sleep(std::time::Duration::from_millis(100));
-    }
+        let attached = sessions.lines().any(|l| l.starts_with("agency_") && l.ends_with(" 1"));
+        if attached { Ok(()) } else { Err(format!("{sessions}\n{}", term.screen())) }
+    });
 }

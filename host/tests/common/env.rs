@@ -63,6 +63,22 @@ impl Outcome {
     }
 }
 
+/// Poll `probe` until it yields `Ok` (tmux, agents and background work are asynchronous); after
+/// `secs` seconds fail with `what` and the last `Err` observation.
+#[track_caller]
+pub fn wait_until<T, L: std::fmt::Display>(what: &str, secs: u64, mut probe: impl FnMut() -> Result<T, L>) -> T {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(secs);
+    loop {
+        match probe() {
+            Ok(value) => return value,
+            Err(last) if std::time::Instant::now() >= deadline => {
+                panic!("timed out waiting for {what}; last seen:\n{last}")
+            }
+            Err(_) => std::thread::sleep(std::time::Duration::from_millis(100)),
+        }
+    }
+}
+
 pub fn agency_bin() -> PathBuf {
     PathBuf::from(env!("CARGO_BIN_EXE_agency"))
 }
@@ -255,15 +271,10 @@ impl Terminal<'_> {
     /// Wait until the screen shows `text`; return the screen.
     #[track_caller]
     pub fn wait_for(&self, text: &str) -> String {
-        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
-        loop {
+        wait_until(&format!("the terminal to show {text:?}"), 20, || {
             let screen = self.screen();
-            if screen.contains(text) {
-                return screen;
-            }
-            assert!(std::time::Instant::now() < deadline, "terminal never showed {text:?}:\n{screen}");
-            std::thread::sleep(std::time::Duration::from_millis(100));
-        }
+            if screen.contains(text) { Ok(screen) } else { Err(screen) }
+        })
     }
 
     /// Type a line.
