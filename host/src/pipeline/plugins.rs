@@ -30,7 +30,7 @@ pub fn runner_plugin_id(
 ) -> Result<(String, Vec<(String, String)>)> {
     let command =
         env.user.runners.get(name).map(|line| vec![("command".to_string(), line.clone())]).unwrap_or_default();
-    let known_plugin = plugin::source::find(name, env.plugins().plugins_dir(), project).is_ok();
+    let known_plugin = plugin::source::exists(name, env.plugins().plugins_dir(), project);
     match (known_plugin, command.is_empty()) {
         (true, _) => Ok((name.to_string(), command)),
         (false, false) => Ok(("command".to_string(), command)),

@@ -119,6 +119,13 @@ fn project(repo_root: &Path, config: &AgencyJson, id: &str) -> Result<Option<Sou
     Ok(Some(source))
 }
 
+/// Whether `id` names a plugin (pinned, installed or built in), without reading or hashing it.
+pub fn exists(id: &str, plugins_dir: &Path, project_config: Option<(&Path, &AgencyJson)>) -> bool {
+    project_config.is_some_and(|(_, config)| config.pin(id).is_some())
+        || installed_paths(plugins_dir, id).0.is_file()
+        || builtin::bytes(id).is_some()
+}
+
 /// Find plugin `id`: a project pin first, then an installed plugin, then a built-in.
 pub fn find(id: &str, plugins_dir: &Path, project_config: Option<(&Path, &AgencyJson)>) -> Result<Source> {
     if let Some((root, config)) = project_config {
