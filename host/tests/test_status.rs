@@ -140,18 +140,23 @@ fn headless_runs_end_as_done_failed_or_timed_out() {
     let env = TestEnv::new();
     let repo = env.repo("r");
     env.agency(&repo, &["run", "--name", "ok", "--headless", "--prompt", "echo fine"]).ok();
+    env.agency(&repo, &["run", "--name", "limited", "--headless", "--timeout", "1h", "--prompt", "echo fine"]).ok();
     env.agency(&repo, &["run", "--name", "bad", "--headless", "--prompt", "echo broken >&2; exit 3"]).ok();
-    env.agency(&repo, &["run", "--name", "slow", "--headless", "--timeout", "1s", "--prompt", "sleep 30"]).ok();
+    env.agency(&repo, &["run", "--name", "slow", "--headless", "--timeout", "1s", "--prompt", "sleep 97; true"]).ok();
     let (ok, bad, slow) = wait_until("the headless runs to finish", 30, || {
         let json = env.agency(&repo, &["ls", "--json"]).json();
         let label =
             |name: &str| json["runs"].as_array().unwrap().iter().find(|r| r["name"] == name).unwrap()["status"].clone();
-        let (ok, bad, slow) = (label("ok"), label("bad"), label("slow"));
+        let (ok, bad, slow, limited) = (label("ok"), label("bad"), label("slow"), label("limited"));
         let finished = ok["label"] == "done" && bad["label"] == "failed" && slow["label"] == "failed";
+        let finished = finished && limited["label"] == "done";
         if finished { Ok((ok, bad, slow)) } else { Err(format!("{json:#}")) }
     });
     assert!(bad["reason"].as_str().unwrap().contains("exited with status 3"), "{bad}");
     assert!(slow["reason"].as_str().unwrap().contains("timed out"), "{slow}");
+    // The timeout reaches the agent's children too: the shell's `sleep` must not outlive it.
+    let survivors = std::process::Command::new("pgrep").args(["-f", "^sleep 97$"]).output().unwrap();
+    assert!(survivors.stdout.is_empty(), "{}", String::from_utf8_lossy(&survivors.stdout));
     assert_eq!(ok["decided_by"], "runner_exit");
     let log = env.agency(&repo, &["logs", "bad", "runner"]);
     assert!(log.ok().contains("broken"));

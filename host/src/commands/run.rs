@@ -28,7 +28,8 @@ pub struct RunArgs {
     /// Run the agent without a TUI, output to logs/runner.log (requires --prompt)
     #[arg(long, requires = "prompt")]
     headless: bool,
-    /// Time limit for a headless agent (e.g. 30m); it gets SIGTERM when it expires
+    /// Time limit for a headless agent (e.g. 30m); it and every process it started get SIGTERM
+    /// when it expires (SIGKILL 5 s later)
     #[arg(long, requires = "headless", value_parser = humantime::parse_duration)]
     timeout: Option<std::time::Duration>,
     /// Do not attach to the session (the default when not on a terminal)

@@ -21,17 +21,26 @@ use crate::tmux;
 /// Runs the agent, records how it ended, then keeps the pane usable with the user's shell.
 /// Arguments: exit-file, log file or `-`, stdin file or `-`, time limit in seconds or `-`,
 /// program, args…  With a limit the agent gets SIGTERM (then SIGKILL) when it expires.
+///
+/// A limited agent runs in its own session (`setsid`), so the signal reaches every process it
+/// started: a child left alive would hold the log pipe open and the run would not end. The
+/// watchdog writes nowhere and takes its timer down with it for the same reason.
 const WRAPPER: &str = r#"exit_file=$1; log=$2; input=$3; limit=$4; shift 4
 started=$(date -u +%Y-%m-%dT%H:%M:%SZ)
 rm -f "$exit_file.timeout"
+own_group=; command -v setsid >/dev/null 2>&1 && own_group=setsid
+signal_agent() { kill "-$1" "-$agent" 2>/dev/null || kill "-$1" "$agent" 2>/dev/null; }
 run_agent() {
   if [ "$limit" = - ]; then
     if [ "$input" = - ]; then "$@"; else "$@" < "$input"; fi
     return
   fi
-  if [ "$input" = - ]; then "$@" & else "$@" < "$input" & fi
+  if [ "$input" = - ]; then $own_group "$@" & else $own_group "$@" < "$input" & fi
   agent=$!
-  ( sleep "$limit"; : > "$exit_file.timeout"; kill -TERM "$agent" 2>/dev/null; sleep 5; kill -KILL "$agent" 2>/dev/null ) &
+  ( sleep "$limit" & timer=$!
+    trap 'kill "$timer" 2>/dev/null; exit 0' TERM
+    wait "$timer"
+    : > "$exit_file.timeout"; signal_agent TERM; sleep 5; signal_agent KILL ) >/dev/null 2>&1 &
   watchdog=$!
   wait "$agent"; status=$?
   kill "$watchdog" 2>/dev/null
