@@ -219,3 +219,21 @@ fn python_and_javascript_examples() {
     env.sh(&env.root().join("js-check"), "node build.mjs");
     conformance(&env, &env.root().join("js-check/js_check.wasm"), None);
 }
+
+#[test]
+fn a_listing_across_repositories_reads_each_run_with_its_own_pins() {
+    let env = TestEnv::new();
+    let pinned = env.repo("pinned");
+    env.pin_plugin(&pinned, "aider", &rust_examples().join("aider_runner.wasm"), serde_json::json!({}));
+    env.fake_bin("aider", "#!/bin/sh\nprintf '> '\nsleep 60\n");
+    env.agency(&pinned, &["--yes", "run", "--name", "a", "--runner", "aider"]).ok();
+
+    // From a repository without that pin, the run is still read by the plugin its own repo pins.
+    let elsewhere = env.repo("elsewhere");
+    let status = wait_until("the aider screen classified from another repository", 15, || {
+        let json = env.agency(&elsewhere, &["ls", "--all-repos", "--json"]).json();
+        let status = json["runs"][0]["status"].clone();
+        if status["decided_by"] == "screen:aider" { Ok(status) } else { Err(format!("{json:#}")) }
+    });
+    assert_eq!(status["label"], "idle", "{status:#}");
+}

@@ -4,18 +4,20 @@
 //! runner plugin's `classify` of the pane (only for live agents, from the compile cache).
 
 use std::collections::HashMap;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::rc::Rc;
 
 use time::OffsetDateTime;
 
 use super::{Env, launch, plugins, scaffold};
+use crate::config::AgencyJson;
 use crate::error::{ErrorCode, Result};
 use crate::plugin::Plugin;
 use crate::plugin::api::Observation;
 use crate::repo;
 use crate::status::{self, AgentExit, Signals, Status, StatusFile};
 use crate::store::meta::RunMeta;
+use crate::store::repo_record;
 use crate::store::runs::{self, RunEntry};
 use crate::store::time::{now, parse_rfc3339};
 use crate::tmux::{self, PaneInfo};
@@ -159,7 +161,11 @@ fn read_status_file(worktree: &Path) -> StatusFile {
 /// filesystem and no exec). Failures degrade to "no screen signal", never a failed listing.
 struct Classifier<'a> {
     env: &'a Env,
-    plugins: HashMap<String, Option<Rc<Plugin>>>,
+    /// Per (repo id, plugin id): pins live in each run's own `agency.json`, so a listing across
+    /// repositories must not resolve one repository's runner with another's pins.
+    plugins: HashMap<(String, String), Option<Rc<Plugin>>>,
+    /// Each repository's root and `agency.json`, read once (no git call) from its repo record.
+    projects: HashMap<String, Option<(PathBuf, AgencyJson)>>,
     /// Pane text per session, captured with one tmux call up front.
     screens: HashMap<String, String>,
 }
@@ -172,23 +178,29 @@ impl<'a> Classifier<'a> {
             // A session that vanished mid-batch fails the batch: read the rest one by one.
             Err(_) => sessions.into_iter().filter_map(|s| tmux::capture_pane(&s, 0).ok().map(|t| (s, t))).collect(),
         };
-        Classifier { env, plugins: HashMap::new(), screens }
+        Classifier { env, plugins: HashMap::new(), projects: HashMap::new(), screens }
     }
 
     fn plugin(&mut self, meta: &RunMeta) -> Option<Rc<Plugin>> {
+        let env = self.env;
+        let project = self
+            .projects
+            .entry(meta.repo_id.clone())
+            .or_insert_with(|| {
+                let root = PathBuf::from(repo_record::read_record(&env.store, &meta.repo_id)?.repo_root_last_seen);
+                AgencyJson::load(&root).ok().map(|config| (root, config))
+            })
+            .as_ref()
+            .map(|(root, config)| (root.as_path(), config));
         let recorded =
             meta.plugins.get("runner").and_then(|p| p.get("id")).and_then(|v| v.as_str()).map(str::to_string);
         let id = match recorded {
             Some(id) => id,
-            None => plugins::runner_plugin_id(self.env, &meta.runner, None).ok()?.0,
+            None => plugins::runner_plugin_id(env, &meta.runner, project).ok()?.0,
         };
-        let env = self.env;
         self.plugins
-            .entry(id.clone())
-            .or_insert_with(|| {
-                let project = super::repo_config(env).ok().flatten();
-                env.plugins().find(&id, project.as_ref().map(|(root, config)| (root.as_path(), config))).ok()
-            })
+            .entry((meta.repo_id.clone(), id))
+            .or_insert_with_key(|(_, id)| env.plugins().find(id, project).ok())
             .clone()
     }
 
