@@ -1,6 +1,7 @@
 //! Docs kept honest: `docs/errors.md` lists exactly the error codes the binary knows, and
 //! `docs/cli.md` is the current `--help` of every command (regenerate with
-//! `UPDATE_DOCS=1 cargo test -p agency --test cli test_docs`).
+//! `UPDATE_DOCS=1 cargo test -p agency --test cli test_docs`). The completion scripts offer the
+//! same commands and flags, checked by asking a real bash.
 
 use std::path::PathBuf;
 
@@ -78,4 +79,24 @@ fn example_configs_are_valid() {
         }
     }
     assert!(checked >= 2);
+}
+
+#[test]
+fn bash_completion_offers_commands_and_flags() {
+    let env = TestEnv::new();
+    let script = env.root().join("agency.bash");
+    std::fs::write(&script, env.agency(&env.root(), &["completion", "bash"]).ok()).unwrap();
+    // What bash offers for the last word of `words`, as a user pressing Tab would see it.
+    let complete = |words: &str| {
+        let probe = format!(
+            "source {}; COMP_WORDS=({words}); COMP_CWORD=$((${{#COMP_WORDS[@]}} - 1)); \
+             _agency agency \"${{COMP_WORDS[COMP_CWORD]}}\" \"${{COMP_WORDS[COMP_CWORD-1]}}\"; echo \"${{COMPREPLY[*]}}\"",
+            script.display()
+        );
+        std::fs::write(env.root().join("probe.bash"), probe).unwrap();
+        env.sh(&env.root(), "bash probe.bash").trim().to_string()
+    };
+    assert_eq!(complete("agency re"), "resume restore repair");
+    assert_eq!(complete("agency merge --no-d"), "--no-delete-branch");
+    env.agency(&env.root(), &["completion", "tcsh"]).err("E_USAGE");
 }

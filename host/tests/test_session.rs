@@ -1,7 +1,7 @@
 //! The agent in tmux: `run` starts the runner plugin's plan in session `agency_<run_id>` with
 //! the worktree as cwd, the session outlives the agent, headless output is captured, prompts
 //! are typed once the agent is ready; setup runs before and can stop it; `stop`, `kill`,
-//! `resume` and `attach` manage the session.
+//! `resume` and `attach` manage the session; `open` hands the worktree to an editor.
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -264,4 +264,26 @@ fn unknown_runner_is_a_gate_and_a_missing_program_is_recorded() {
     let meta = env.meta(&env.run_dirs()[0]);
     assert_eq!(meta["flags"]["needs_attention_reason"], "launch_failed");
     assert!(meta.get("tmux_session_name").is_none());
+}
+
+#[test]
+fn open_starts_the_chosen_editor_on_the_worktree() {
+    let mut env = TestEnv::new();
+    let repo = env.repo("r");
+    let (_, worktree) = env.start_run(&repo, "feat");
+    let opened = env.root().join("opened.txt");
+    env.fake_bin("fake-edit", &format!("#!/bin/sh\necho \"$@\" >> {}\n", opened.display()));
+
+    let stderr = env.agency(&repo, &["open", "feat"]).err("E_USAGE").to_string();
+    assert!(stderr.contains("hint: agency open <ref> --editor"), "{stderr}");
+    env.write_user_config(
+        &serde_json::json!({"version": 1, "defaults": {"runner": "shell"}, "editors": {"fe": "fake-edit --wait"}})
+            .to_string(),
+    );
+    env.agency(&repo, &["open", "feat", "--editor", "fe"]).ok();
+    env.set_env("EDITOR", "fake-edit");
+    env.agency(&repo, &["open", "feat"]).ok();
+    let wt = worktree.display();
+    assert_eq!(std::fs::read_to_string(&opened).unwrap(), format!("--wait {wt}\n{wt}\n"));
+    env.agency(&repo, &["open", "feat", "--editor", "no-such-editor"]).err("E_TOOL_NOT_FOUND");
 }

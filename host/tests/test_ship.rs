@@ -86,6 +86,13 @@ fn push_refuses_dirty_and_empty_then_creates_one_pr_and_syncs_its_body() {
     assert_eq!(meta["pr_url"], "https://github.com/acme/widgets/pull/1");
     assert!(meta["last_push_at"].is_string());
 
+    std::fs::write(worktree.join("wip.txt"), "half done").unwrap();
+    let dirty = env.agency(&repo, &["push", "feat", "--allow-dirty"]);
+    assert_eq!(dirty.value("pr").as_deref(), Some("#1 (unchanged)"), "{}", dirty.stderr);
+    let pushed_files = env.sh(&bare, &format!("git ls-tree -r --name-only {branch}"));
+    assert!(!pushed_files.lines().any(|f| f == "wip.txt"), "uncommitted files are never pushed: {pushed_files}");
+    std::fs::remove_file(worktree.join("wip.txt")).unwrap();
+
     let again = env.agency(&repo, &["push", "feat"]);
     assert_eq!(again.value("pr").as_deref(), Some("#1 (unchanged)"), "identical pushes do not touch the PR");
     commit_in(&env, &worktree, "feature.txt", "v2\n", "Refine the feature");
@@ -183,6 +190,25 @@ fn merge_squashes_records_and_archives() {
     let ls = env.agency(&repo, &["ls", "--all", "--json"]).json();
     assert_eq!(ls["runs"][0]["status"]["label"], "merged");
     assert!(env.agency(&repo, &["ls", "--json"]).json()["runs"].as_array().unwrap().is_empty());
+}
+
+#[test]
+fn merge_with_a_merge_commit_can_keep_the_remote_branch() {
+    let mut env = TestEnv::new();
+    let (repo, bare) = env.github_repo("widgets");
+    passing_verify(&env, &repo);
+    let (run_id, worktree) = env.start_run(&repo, "keep");
+    commit_in(&env, &worktree, "k.txt", "k", "Add k");
+    env.agency(&repo, &["push", "keep"]).ok();
+    env.agency(&repo, &["merge", "keep", "--merge", "--no-delete-branch", "--yes"]).ok();
+    let state = env.gh_state();
+    assert_eq!(state["prs"][0]["merge_strategy"], "--merge");
+    let branch = env.meta(&env.run_dir_of(&run_id))["branch"].as_str().unwrap().to_string();
+    assert!(
+        !env.sh(&bare, &format!("git rev-parse --verify refs/heads/{branch}")).is_empty(),
+        "origin keeps the branch"
+    );
+    assert_eq!(env.sh(&bare, "git log -1 --format=%P main").split_whitespace().count(), 2, "a merge commit on main");
 }
 
 #[test]
