@@ -80,6 +80,18 @@ impl Plugin {
     }
 }
 
+/// A plugin found under a name (pin, install) must report that name as its id.
+fn check_expected_id(source: &Source, info: &PluginInfo) -> Result<()> {
+    match &source.expected_id {
+        Some(expected) if &info.id != expected => Err(AgencyError::new(
+            ErrorCode::PluginInvalid,
+            format!("plugin found as `{expected}` reports id `{}`", info.id),
+        )
+        .with_hint("plugin ids must match the name they are configured or installed under")),
+        _ => Ok(()),
+    }
+}
+
 /// Directories and grants for one call.
 pub struct CallContext {
     pub run: Option<RunInfo>,
@@ -124,6 +136,8 @@ impl PluginHost {
     /// Compile (or load from cache), check the API version and imports, call `info`, validate.
     pub fn load(&self, source: Source) -> Result<Rc<Plugin>> {
         if let Some(plugin) = self.loaded.borrow().get(&source.sha256) {
+            // The same bytes may be found again under another name: that name must still match.
+            check_expected_id(&source, &plugin.info)?;
             return Ok(plugin.clone());
         }
         if source.dev {
@@ -165,15 +179,7 @@ impl PluginHost {
             AgencyError::new(ErrorCode::PluginInvalid, format!("plugin {label}: invalid info: {problem}"))
                 .with_hint("the plugin's author must fix its declaration")
         })?;
-        if let Some(expected) = &source.expected_id {
-            if &info.id != expected {
-                return Err(AgencyError::new(
-                    ErrorCode::PluginInvalid,
-                    format!("plugin found as `{expected}` reports id `{}`", info.id),
-                )
-                .with_hint("plugin ids must match the name they are configured or installed under"));
-            }
-        }
+        check_expected_id(&source, &info)?;
         let plugin = Rc::new(Plugin {
             info,
             sha256: source.sha256.clone(),

@@ -106,6 +106,24 @@ fn plugin_add_rejects_bad_files() {
 }
 
 #[test]
+fn a_plugin_pinned_under_another_name_is_refused() {
+    let env = TestEnv::new();
+    let repo = env.repo("r");
+    let step = |id: &str| serde_json::json!({ "plugin": id, "params": { "attack": "none" } });
+    env.pin_plugin(&repo, "hostile", &fixture("hostile"), serde_json::json!({}));
+    // The same bytes again under a second name: refused even when they are already loaded.
+    env.pin_plugin(
+        &repo,
+        "impostor",
+        &fixture("hostile"),
+        serde_json::json!({ "steps": { "setup": [step("hostile"), step("impostor")] } }),
+    );
+    let stderr = env.agency(&repo, &["--yes", "run", "--name", "a"]).err("E_PLUGIN_INVALID").to_string();
+    assert!(stderr.contains("plugin found as `impostor` reports id `hostile`"), "{stderr}");
+    assert!(env.run_dirs().is_empty(), "a refused plugin is a failed gate");
+}
+
+#[test]
 fn a_corrupt_cache_entry_is_recompiled() {
     let mut env = TestEnv::new();
     let private_cache = env.root().join("private-cache");
