@@ -170,12 +170,17 @@ impl<'a> RunRecord<'a> {
         events::append(&self.paths.events, &Event::new(&self.repo_id, &self.run_id, name, data))
     }
 
+    /// The current `meta.json` (no lock needed: every write is an atomic rename).
+    pub fn read_meta(&self) -> Result<RunMeta> {
+        meta::read(&self.paths.meta).map_err(|broken| {
+            AgencyError::new(crate::error::ErrorCode::RunBroken, format!("run {}: {broken}", self.run_id))
+        })
+    }
+
     /// Read-modify-write `meta.json` under the repo lock; returns the written record.
     pub fn update_meta(&self, change: impl FnOnce(&mut RunMeta)) -> Result<RunMeta> {
         let _lock = self.env.lock_repo(&self.repo_id)?;
-        let mut record = meta::read(&self.paths.meta).map_err(|broken| {
-            AgencyError::new(crate::error::ErrorCode::RunBroken, format!("run {}: {broken}", self.run_id))
-        })?;
+        let mut record = self.read_meta()?;
         change(&mut record);
         meta::write(&self.paths.meta, &record)?;
         Ok(record)

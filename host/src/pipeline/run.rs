@@ -102,7 +102,7 @@ fn start(
     let plan =
         PlanRequest { mode: if req.headless { Mode::Headless } else { Mode::Interactive }, prompt: req.prompt.clone() };
     let request = launch::LaunchRequest { plan, timeout: req.timeout };
-    let meta = record.update_meta(|_| {})?;
+    let meta = record.read_meta()?;
     let launched = record.step("launch", || launch::launch(env, record, &meta, project.0, &prepared.runner, &request));
     let meta = launched.inspect_err(|_| {
         let _ = record.update_meta(|m| {
@@ -210,9 +210,7 @@ fn create_gated(env: &Env, gated: &Gated, req: &RunRequest, runner: &str) -> Res
 
     let common_dir = git::common_dir(&gated.repo.root)?;
     record.step("scaffold", || scaffold::scaffold(&worktree, &common_dir, &title, &initial.created_at))?;
-    let meta = meta::read(&record.paths.meta)
-        .map_err(|b| AgencyError::internal(format!("meta.json unreadable right after writing: {b}")))?;
-    Ok(Created { meta, paths: record.paths })
+    Ok(Created { meta: record.read_meta()?, paths: record.paths })
 }
 
 /// A port block no live run of any repository holds (we are under the repo lock; another
