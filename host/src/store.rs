@@ -24,6 +24,11 @@ use std::path::{Path, PathBuf};
 
 pub use dirs::Dirs;
 
+/// A JSON file read by a best-effort reader: `None` when it is missing or does not parse.
+pub fn read_json<T: serde::de::DeserializeOwned>(path: &Path) -> Option<T> {
+    serde_json::from_slice(&std::fs::read(path).ok()?).ok()
+}
+
 /// Paths of one run's record directory.
 #[derive(Debug, Clone)]
 pub struct RunPaths {

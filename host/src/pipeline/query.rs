@@ -140,7 +140,7 @@ fn sessions_to_read(entries: &[RunEntry], panes: &HashMap<String, PaneInfo>) -> 
 
 /// `runner_exit.json` as written by the launch wrapper.
 pub fn read_exit(path: &Path) -> Option<AgentExit> {
-    let value: serde_json::Value = serde_json::from_slice(&std::fs::read(path).ok()?).ok()?;
+    let value: serde_json::Value = crate::store::read_json(path)?;
     let time = |k: &str| value.get(k).and_then(|v| v.as_str()).and_then(parse_rfc3339);
     Some(AgentExit {
         code: value.get("exit_code")?.as_i64()? as i32,

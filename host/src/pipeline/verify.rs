@@ -51,8 +51,7 @@ pub fn current_state(run: &OpenRun) -> Result<(String, String)> {
 
 /// The stored record, if it still describes the worktree exactly.
 pub fn valid_record(run: &OpenRun) -> Result<Option<VerifyRecord>> {
-    let Ok(bytes) = std::fs::read(&run.entry.paths.verify_record) else { return Ok(None) };
-    let Ok(record) = serde_json::from_slice::<VerifyRecord>(&bytes) else { return Ok(None) };
+    let Some(record) = crate::store::read_json::<VerifyRecord>(&run.entry.paths.verify_record) else { return Ok(None) };
     let (head, tree) = current_state(run)?;
     Ok((record.commit == head && record.tree == tree).then_some(record))
 }

@@ -95,8 +95,7 @@ fn installed(plugins_dir: &Path, id: &str) -> Result<Option<Source>> {
     let mut source = file(&wasm)?;
     source.origin = Origin::Installed { path: wasm };
     source.expected_id = Some(id.into());
-    source.dev =
-        std::fs::read(&meta).ok().and_then(|b| serde_json::from_slice::<InstalledMeta>(&b).ok()).is_some_and(|m| m.dev);
+    source.dev = crate::store::read_json::<InstalledMeta>(&meta).is_some_and(|m| m.dev);
     Ok(Some(source))
 }
 
@@ -151,7 +150,7 @@ pub fn list_installed(plugins_dir: &Path) -> Vec<InstalledMeta> {
     let mut list: Vec<InstalledMeta> = entries
         .flatten()
         .filter(|e| e.path().extension().is_some_and(|x| x == "json"))
-        .filter_map(|e| serde_json::from_slice(&std::fs::read(e.path()).ok()?).ok())
+        .filter_map(|e| crate::store::read_json(&e.path()))
         .collect();
     list.sort_by(|a, b| a.id.cmp(&b.id));
     list

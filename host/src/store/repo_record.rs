@@ -9,7 +9,7 @@ use std::path::Path;
 use crate::error::{AgencyError, ErrorCode, Result};
 use crate::repo::Repo;
 use crate::store::atomic::write_json_atomic;
-use crate::store::{Store, time};
+use crate::store::{Store, read_json, time};
 
 pub const SCHEMA_VERSION: &str = "1.0";
 
@@ -55,10 +55,6 @@ pub struct IndexEntry {
     pub last_seen_at: String,
     #[serde(flatten)]
     pub extra: Map<String, Value>,
-}
-
-fn read_json<T: for<'de> Deserialize<'de>>(path: &Path) -> Option<T> {
-    serde_json::from_slice(&std::fs::read(path).ok()?).ok()
 }
 
 fn write_error(path: &Path, e: std::io::Error) -> AgencyError {
