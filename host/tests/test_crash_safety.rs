@@ -100,11 +100,7 @@ fn every_archive_step_can_be_interrupted_and_finished() {
 fn kill_dash_nine_during_a_long_setup() {
     let env = TestEnv::new();
     let repo = env.repo("r");
-    env.write_script(
-        &repo,
-        "scripts/agency_setup.sh",
-        "#!/bin/sh\necho started > \"$AGENCY_OUTPUT_DIR/started\"\nsleep 6543\n",
-    );
+    env.setup_script(&repo, "#!/bin/sh\necho started > \"$AGENCY_OUTPUT_DIR/started\"\nsleep 6543\n");
     let mut child = env
         .command(crate::common::env::agency_bin(), &repo)
         .args(["run", "--detached", "--name", "killed"])

@@ -148,11 +148,7 @@ fn a_failed_worktree_leaves_an_explaining_record_and_frees_the_name() {
 fn each_run_gets_its_own_port_block() {
     let env = TestEnv::new();
     let repo = env.repo("r");
-    env.write_script(
-        &repo,
-        "scripts/agency_setup.sh",
-        "#!/bin/sh\necho \"$AGENCY_PORT_BASE\" > \"$AGENCY_OUTPUT_DIR/port\"\n",
-    );
+    env.setup_script(&repo, "#!/bin/sh\necho \"$AGENCY_PORT_BASE\" > \"$AGENCY_OUTPUT_DIR/port\"\n");
     let (a, wt_a) = env.start_run(&repo, "a");
     let (b, _) = env.start_run(&repo, "b");
     let port_a = env.meta(&env.run_dir_of(&a))["port_base"].as_u64().unwrap();

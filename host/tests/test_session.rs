@@ -115,11 +115,7 @@ fn an_interactive_prompt_is_typed_once_the_agent_is_ready() {
 fn setup_runs_with_the_agency_environment_before_the_agent() {
     let env = TestEnv::new();
     let repo = env.repo("r");
-    env.write_script(
-        &repo,
-        "scripts/agency_setup.sh",
-        "#!/bin/sh\nenv | sort > \"$AGENCY_OUTPUT_DIR/env.txt\"\necho setup-output\n",
-    );
+    env.setup_script(&repo, "#!/bin/sh\nenv | sort > \"$AGENCY_OUTPUT_DIR/env.txt\"\necho setup-output\n");
     env.agency_with(&repo, &["run", "--name", "envy"], &[("AGENCY_TEST_SECRET", "do-not-pass")]).ok();
     let meta = env.meta(&env.run_dirs()[0]);
     let worktree = PathBuf::from(meta["worktree_path"].as_str().unwrap());
@@ -144,11 +140,7 @@ fn setup_runs_with_the_agency_environment_before_the_agent() {
 fn failed_setup_keeps_the_worktree_and_starts_no_agent() {
     let env = TestEnv::new();
     let repo = env.repo("r");
-    env.write_script(
-        &repo,
-        "scripts/agency_setup.sh",
-        "#!/bin/sh\necho installing deps\necho 'npm ERR! missing' >&2\nexit 7\n",
-    );
+    env.setup_script(&repo, "#!/bin/sh\necho installing deps\necho 'npm ERR! missing' >&2\nexit 7\n");
     let stderr = env.agency(&repo, &["run", "--name", "broken"]).err("E_SCRIPT_FAILED").to_string();
     assert!(stderr.contains("exit code 7") && stderr.contains("setup.log"), "{stderr}");
     assert!(stderr.contains("agency logs broken setup"), "{stderr}");
@@ -172,7 +164,7 @@ fn setup_timeout_kills_the_script() {
         r#"{"version": 1, "scripts": {"setup": {"path": "scripts/agency_setup.sh", "timeout": "1s"}}}"#,
     )
     .unwrap();
-    env.write_script(&repo, "scripts/agency_setup.sh", "#!/bin/sh\nsleep 30\n");
+    env.setup_script(&repo, "#!/bin/sh\nsleep 30\n");
     let started = Instant::now();
     env.agency(&repo, &["run", "--name", "slow"]).err("E_SCRIPT_TIMEOUT");
     assert!(started.elapsed() < Duration::from_secs(20));
@@ -183,10 +175,10 @@ fn setup_timeout_kills_the_script() {
 fn output_file_can_downgrade_but_never_upgrade() {
     let env = TestEnv::new();
     let repo = env.repo("r");
-    env.write_script(&repo, "scripts/agency_setup.sh", "#!/bin/sh\necho '{\"schema_version\":\"1.0\",\"ok\":false,\"summary\":\"database missing\"}' > \"$AGENCY_OUTPUT_DIR/setup.json\"\n");
+    env.setup_script(&repo, "#!/bin/sh\necho '{\"schema_version\":\"1.0\",\"ok\":false,\"summary\":\"database missing\"}' > \"$AGENCY_OUTPUT_DIR/setup.json\"\n");
     let stderr = env.agency(&repo, &["run", "--name", "down"]).err("E_SCRIPT_FAILED").to_string();
     assert!(stderr.contains("database missing"), "{stderr}");
-    env.write_script(&repo, "scripts/agency_setup.sh", "#!/bin/sh\necho '{\"schema_version\":\"1.0\",\"ok\":true,\"summary\":\"all good\"}' > \"$AGENCY_OUTPUT_DIR/setup.json\"\nexit 1\n");
+    env.setup_script(&repo, "#!/bin/sh\necho '{\"schema_version\":\"1.0\",\"ok\":true,\"summary\":\"all good\"}' > \"$AGENCY_OUTPUT_DIR/setup.json\"\nexit 1\n");
     env.agency(&repo, &["run", "--name", "up"]).err("E_SCRIPT_FAILED");
 }
 

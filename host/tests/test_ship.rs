@@ -14,9 +14,8 @@ fn commit_in(env: &TestEnv, worktree: &Path, file: &str, content: &str, message:
 
 /// A verify script that fails while the worktree contains `broken.txt` (it runs in the worktree).
 fn passing_verify(env: &TestEnv, repo: &Path) {
-    env.write_script(
+    env.verify_script(
         repo,
-        "scripts/agency_verify.sh",
         "#!/bin/sh\nif [ -e broken.txt ]; then echo 'test_login FAILED' >&2; exit 1; fi\necho checks pass\n",
     );
 }

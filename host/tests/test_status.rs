@@ -210,7 +210,7 @@ fn commands_that_change_a_run_leave_events() {
     assert_eq!(failed["data"]["error_code"], "E_SESSION_NOT_FOUND");
     assert_eq!(failed["data"]["command"], "stop");
 
-    env.write_script(&repo, "scripts/agency_setup.sh", "#!/bin/sh\nexit 4\n");
+    env.setup_script(&repo, "#!/bin/sh\nexit 4\n");
     env.agency(&repo, &["run", "--name", "f"]).err("E_SCRIPT_FAILED");
     let dir = env.run_dirs().into_iter().find(|d| env.meta(d)["name"] == "f").unwrap();
     let events = std::fs::read_to_string(dir.join("events.jsonl")).unwrap();

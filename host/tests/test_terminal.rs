@@ -38,7 +38,7 @@ fn the_grant_prompt_asks_and_remembers() {
 fn merge_needs_the_word_merge() {
     let mut env = TestEnv::new();
     let (repo, _) = env.github_repo("widgets");
-    env.write_script(&repo, "scripts/agency_verify.sh", "#!/bin/sh\nexit 0\n");
+    env.verify_script(&repo, "#!/bin/sh\nexit 0\n");
     let (_, worktree) = env.start_run(&repo, "m");
     std::fs::write(worktree.join("f.txt"), "f").unwrap();
     env.sh(&worktree, "git add f.txt && git commit -qm f");

@@ -32,6 +32,16 @@ impl TestEnv {
         self.commit_all(repo, &format!("update {rel}"));
     }
 
+    /// Replace (and commit) the repository's `scripts/agency_setup.sh`.
+    pub fn setup_script(&self, repo: &Path, body: &str) {
+        self.write_script(repo, "scripts/agency_setup.sh", body);
+    }
+
+    /// Replace (and commit) the repository's `scripts/agency_verify.sh`.
+    pub fn verify_script(&self, repo: &Path, body: &str) {
+        self.write_script(repo, "scripts/agency_verify.sh", body);
+    }
+
     pub fn commit_all(&self, repo: &Path, message: &str) {
         self.sh(repo, &format!("git add -A && git commit -qm '{message}'"));
     }
