@@ -28,9 +28,28 @@ struct Report {
 
 impl Report {
     /// Run `once` several times (once in quick mode) and keep the sorted times.
-    fn sample(&mut self, name: &str, runs: usize, mut once: impl FnMut(usize) -> Duration) -> Duration {
+    fn sample(&mut self, name: &str, runs: usize, once: impl FnMut(usize) -> Duration) -> Duration {
         let runs = if self.quick { 1 } else { runs };
-        let mut times: Vec<Duration> = (0..runs).map(&mut once).collect();
+        let times = (0..runs).map(once).collect();
+        self.keep(name, times)
+    }
+
+    /// Like `sample` for a command and its baseline, taken alternately so that drift in the
+    /// machine (page cache, writeback of earlier files) falls on both alike.
+    fn sample_pair(
+        &mut self,
+        names: [&str; 2],
+        runs: usize,
+        mut first: impl FnMut(usize) -> Duration,
+        mut second: impl FnMut(usize) -> Duration,
+    ) -> (Duration, Duration) {
+        let runs = if self.quick { 1 } else { runs };
+        let (a, b): (Vec<Duration>, Vec<Duration>) = (0..runs).map(|i| (first(i), second(i))).unzip();
+        (self.keep(names[0], a), self.keep(names[1], b))
+    }
+
+    /// Record sorted times under `name`; returns the median.
+    fn keep(&mut self, name: &str, mut times: Vec<Duration>) -> Duration {
         times.sort();
         let median = times[times.len() / 2];
         self.rows.push((name.to_string(), times));
@@ -179,22 +198,28 @@ fn run_versus_bare(bench: &Bench, report: &mut Report) -> (Duration, Duration) {
     bench.sh("git add -A && git commit -qm agency", &repo);
     bench.time(agency(), &["plugin", "inspect", "shell"], &repo);
     let socket = bench.env.iter().find(|(k, _)| k == "AGENCY_TMUX_SOCKET").unwrap().1.clone();
-    let agency_run = report.sample(&format!("agency run --detached (shell runner, {files} files)"), 7, |i| {
-        bench.time(agency(), &["run", "--detached", "--name", &format!("bench-{i}")], &repo)
-    });
-    let bare = report.sample(&format!("bare git worktree add + tmux new-session ({files} files)"), 7, |i| {
-        let path = bench.root.join(format!("bare-{i}"));
-        let started = Instant::now();
-        bench.sh(
-            &format!(
-                "git worktree add -q -b bare-{i} {} main && tmux -L {socket} new-session -d -s bare-{i} -c {}",
-                path.display(),
-                path.display()
-            ),
-            &repo,
-        );
-        started.elapsed()
-    });
+    let names = [
+        format!("agency run --detached (shell runner, {files} files)"),
+        format!("bare git worktree add + tmux new-session ({files} files)"),
+    ];
+    let (agency_run, bare) = report.sample_pair(
+        [&names[0], &names[1]],
+        9,
+        |i| bench.time(agency(), &["run", "--detached", "--name", &format!("bench-{i}")], &repo),
+        |i| {
+            let path = bench.root.join(format!("bare-{i}"));
+            let started = Instant::now();
+            bench.sh(
+                &format!(
+                    "git worktree add -q -b bare-{i} {} main && tmux -L {socket} new-session -d -s bare-{i} -c {}",
+                    path.display(),
+                    path.display()
+                ),
+                &repo,
+            );
+            started.elapsed()
+        },
+    );
     (agency_run, bare)
 }
 
