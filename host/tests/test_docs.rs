@@ -29,9 +29,11 @@ fn check_doc(name: &str, generated: &str) {
 #[test]
 fn error_list_matches_the_code() {
     let mut text = String::from(include_str!("../../docs/errors.head.md"));
-    text.push_str("| code | exit | meaning |\n|---|---|---|\n");
+    text.push_str("| code | exit | meaning | default hint |\n|---|---|---|---|\n");
     for code in ErrorCode::ALL {
-        text.push_str(&format!("| `{}` | {} | {} |\n", code.as_str(), code.exit_status(), code.description()));
+        let hint = code.default_hint().replace('|', "\\|");
+        let row = [code.as_str().to_string(), code.exit_status().to_string(), code.description().into(), hint];
+        text.push_str(&format!("| `{}` | {} | {} | `{}` |\n", row[0], row[1], row[2], row[3]));
     }
     check_doc("errors.md", &text);
 }

@@ -94,9 +94,7 @@ impl Output {
         for (key, value) in &err.details {
             text.push_str(&format!("  {key}: {value}\n"));
         }
-        if let Some(hint) = &err.hint {
-            text.push_str(&format!("{} {hint}\n", paint(self.stderr_color, "hint:", Style::Cyan)));
-        }
+        text.push_str(&format!("{} {}\n", paint(self.stderr_color, "hint:", Style::Cyan), err.hint_or_default()));
         let _ = std::io::stderr().lock().write_all(text.as_bytes());
     }
 }

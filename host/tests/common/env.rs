@@ -36,7 +36,8 @@ impl Outcome {
     }
 
     /// Assert failure with exit status 1 (2 for usage) and an error report on stderr that
-    /// starts with `error_code: <code>` followed by the `error:` line. Only status lines printed
+    /// starts with `error_code: <code>` followed by the `error:` line, and ends with a `hint:`
+    /// line. Only status lines printed
     /// while the command worked (such as "waiting for the repository lock") may precede it.
     #[track_caller]
     pub fn err(&self, code: &str) -> &str {
@@ -47,6 +48,7 @@ impl Outcome {
         assert_eq!(lines[at], format!("error_code: {code}"), "{context}");
         assert_eq!(lines.iter().filter(|l| l.starts_with("error_code: ")).count(), 1, "error printed once\n{context}");
         assert!(lines.get(at + 1).is_some_and(|l| l.starts_with("error: ")), "message line\n{context}");
+        assert!(lines[at..].iter().any(|l| l.starts_with("hint: ")), "every error has a hint\n{context}");
         let status = if code == "E_USAGE" { 2 } else { 1 };
         assert_eq!(self.code, status, "exit status for {code}\n{context}");
         &self.stderr
