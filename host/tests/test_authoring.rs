@@ -65,7 +65,7 @@ fn the_rust_examples_pass_the_kit_and_work_in_runs() {
     env.agency(&repo, &["run", "--name", "a", "--runner", "aider", "--prompt", "add a test"]).ok();
     let worktree = PathBuf::from(env.meta(&env.run_dirs()[0])["worktree_path"].as_str().unwrap());
     let got = worktree.join(".agency/tmp/aider-got.txt");
-    let typed = wait_until("the prompt typed at aider's `> `", 15, || std::fs::read_to_string(&got).map_err(|e| e));
+    let typed = wait_until("the prompt typed at aider's `> `", 15, || std::fs::read_to_string(&got));
     assert_eq!(typed.trim(), "add a test");
 
     // A filesystem-only setup step and a verify step that runs the project's tests.

@@ -136,10 +136,10 @@ fn remove(run: &OpenRun) -> Result<()> {
 /// Whether the run's branch is merged: its PR is merged, or its changes are already in the
 /// parent (merge commit, rebase merge or squash merge).
 pub fn merged_elsewhere(run: &OpenRun) -> bool {
-    if let (Some(number), Ok(github)) = (run.meta.pr_number, super::push::github_origin(&run.repo_root)) {
-        if let Ok(pr) = crate::gh::pr_view(&github, number) {
-            return pr.state == "MERGED";
-        }
+    if let (Some(number), Ok(github)) = (run.meta.pr_number, super::push::github_origin(&run.repo_root))
+        && let Ok(pr) = crate::gh::pr_view(&github, number)
+    {
+        return pr.state == "MERGED";
     }
     let worktree = Path::new(&run.meta.worktree_path);
     let _ = git::fetch(worktree, "origin");

@@ -100,14 +100,14 @@ fn wait_until_known(github: &GithubRepo, mut pr: PullRequest, record: &RunRecord
 /// Reuse a still-valid passing verify record, else verify now; a failure needs `--force` or a
 /// human's yes.
 fn verification(env: &Env, run: &OpenRun, req: &MergeRequest) -> Result<String> {
-    if let Some(record) = verify::valid_record(run)? {
-        if record.ok {
-            return Ok(format!(
-                "reused (verified {} at {})",
-                record.commit.chars().take(12).collect::<String>(),
-                record.verified_at
-            ));
-        }
+    if let Some(record) = verify::valid_record(run)?
+        && record.ok
+    {
+        return Ok(format!(
+            "reused (verified {} at {})",
+            record.commit.chars().take(12).collect::<String>(),
+            record.verified_at
+        ));
     }
     let failure = match verify::verify_open(env, run, None) {
         Ok(_) => return Ok("passed".into()),

@@ -126,10 +126,10 @@ pub fn add(env: &Env, file: &Path, dev: bool) -> Result<Added> {
     };
     crate::store::atomic::write_json_atomic(&meta_path, &meta).map_err(|e| write_err(&meta_path, e))?;
     // Ask for (or record) the grant now, so later runs need no prompt; a refusal keeps it installed.
-    if env.assume_yes || env.ui.interactive() {
-        if let Err(err) = plugins::authorize(env, &plugin) {
-            env.ui.warn(&format!("{}; grant later with: agency plugin trust {id}", err.message));
-        }
+    if (env.assume_yes || env.ui.interactive())
+        && let Err(err) = plugins::authorize(env, &plugin)
+    {
+        env.ui.warn(&format!("{}; grant later with: agency plugin trust {id}", err.message));
     }
     Ok(Added { view: view(env, &plugin)?, installed: wasm, compiled: plugin.loaded == Loaded::Compiled })
 }

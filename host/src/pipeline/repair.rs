@@ -76,11 +76,11 @@ pub fn repair(env: &Env, dry_run: bool) -> Result<Vec<Finding>> {
             .filter(|p| p.is_dir());
         let entries = runs::scan_repo(&env.store, repo_id);
         for entry in &entries {
-            if let Ok(meta) = &entry.meta {
-                if !meta.is_archived() {
-                    known_sessions
-                        .insert(meta.tmux_session_name.clone().unwrap_or_else(|| tmux::session_name(&meta.run_id)));
-                }
+            if let Ok(meta) = &entry.meta
+                && !meta.is_archived()
+            {
+                known_sessions
+                    .insert(meta.tmux_session_name.clone().unwrap_or_else(|| tmux::session_name(&meta.run_id)));
             }
             check_record(env, &mut repairs, entry, root.as_deref(), &sessions);
         }

@@ -33,10 +33,10 @@ fn validate_capability(capability: &Capability) -> Result<(), String> {
     match capability {
         Capability::Exec { program, args } => {
             validate_program(program).map_err(|e| format!("capability `{capability}`: {e}"))?;
-            if let Some(pos) = args.iter().position(|a| a == "**") {
-                if pos + 1 != args.len() {
-                    return Err(format!("capability `{capability}`: `**` may only be the last argument pattern"));
-                }
+            if let Some(pos) = args.iter().position(|a| a == "**")
+                && pos + 1 != args.len()
+            {
+                return Err(format!("capability `{capability}`: `**` may only be the last argument pattern"));
             }
             if args.iter().any(|a| a.len() > MAX_TEXT) {
                 return Err(format!("capability `{capability}`: argument pattern too long"));

@@ -127,10 +127,10 @@ pub fn exists(id: &str, plugins_dir: &Path, project_config: Option<(&Path, &Agen
 
 /// Find plugin `id`: a project pin first, then an installed plugin, then a built-in.
 pub fn find(id: &str, plugins_dir: &Path, project_config: Option<(&Path, &AgencyJson)>) -> Result<Source> {
-    if let Some((root, config)) = project_config {
-        if let Some(source) = project(root, config, id)? {
-            return Ok(source);
-        }
+    if let Some((root, config)) = project_config
+        && let Some(source) = project(root, config, id)?
+    {
+        return Ok(source);
     }
     if let Some(source) = installed(plugins_dir, id)? {
         return Ok(source);
