@@ -4,6 +4,7 @@
 
 pub mod context;
 pub mod output;
+pub mod render;
 
 use clap::Parser;
 use std::path::PathBuf;

@@ -22,7 +22,6 @@ mod run;
 mod show;
 mod stop;
 mod verify;
-mod views;
 
 use clap::Subcommand;
 

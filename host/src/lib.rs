@@ -4,26 +4,39 @@
 //!
 //! Map of the crate (dependencies point downwards only):
 //! - [`cli`] parses the command line, builds the context, dispatches to [`commands`] (one
-//!   module per subcommand: parse → call a pipeline → render) and prints errors.
-//! - [`pipeline`] holds the operations as named steps (`run`, `verify`, `push`, …).
+//!   module per subcommand: parse → call one operation → render) and prints errors.
+//! - [`env`] is the application context every operation shares (dirs, store, user config,
+//!   the [`env::Ui`] to talk to the user, the re-entrant repo lock, the plugin host).
+//! - [`pipeline`] holds the operations that write run records, as named steps (`run`,
+//!   `verify`, `push`, `merge`, `clean`, `restore`, `repair`, session commands).
+//! - [`query`] is the read side: which runs are in scope, `<ref>` resolution, each run's
+//!   composed status from its record and live signals, logs. `ls`, `show` and `ui` read here.
+//! - [`admin`] is set-up and diagnostics (`init`, `doctor`) and plugin administration and
+//!   authoring (list/add/trust/remove, `plugin new`, the conformance kit).
 //! - [`status`] derives a run's composed status from its record and live signals (pure).
 //! - [`plugin`] is the WebAssembly host: engine, cache, manifest, grants and the one
 //!   capability checker; nothing else names wasmtime.
-//! - [`store`] owns the data dir: layout, atomic writes, `meta.json`, `events.jsonl`, locks.
+//! - [`store`] owns the data dir: layout, atomic writes, `meta.json`, `events.jsonl`, locks,
+//!   run names and ids, and the `.agency/` layout inside a worktree.
 //! - [`config`] reads `agency.json` and the user config strictly.
 //! - [`repo`] finds the repository and its identity; [`git`], [`tmux`], [`gh`] are typed
 //!   adapters over [`process`], the one subprocess builder.
-//! - [`error`] is the one error type and the public list of error codes.
+//! - [`error`] is the one error type and the public list of error codes; [`clock`] the
+//!   timestamps records use.
 
+pub mod admin;
 pub mod cli;
+pub mod clock;
 pub mod commands;
 pub mod config;
+pub mod env;
 pub mod error;
 pub mod gh;
 pub mod git;
 pub mod pipeline;
 pub mod plugin;
 pub mod process;
+pub mod query;
 pub mod repo;
 pub mod status;
 pub mod store;

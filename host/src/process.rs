@@ -75,7 +75,7 @@ impl Output {
     /// Human description of how the child ended: "exit 1", "killed by signal 9", "timed out".
     pub fn describe_status(&self) -> String {
         match (self.timed_out, self.code, self.signal) {
-            (true, _, _) => format!("timed out after {}", crate::store::time::format_duration(self.duration)),
+            (true, _, _) => format!("timed out after {}", crate::clock::format_duration(self.duration)),
             (false, Some(code), _) => format!("exit {code}"),
             (false, None, Some(sig)) => format!("killed by signal {sig}"),
             (false, None, None) => "unknown status".to_string(),

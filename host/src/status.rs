@@ -19,9 +19,9 @@
 use serde::Serialize;
 use time::OffsetDateTime;
 
+use crate::clock::{parse_rfc3339, rfc3339};
 use crate::plugin::api::{Activity as ScreenActivity, Observation};
 use crate::store::meta::RunMeta;
-use crate::store::time::{parse_rfc3339, rfc3339};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -272,7 +272,7 @@ pub fn derive(meta: &RunMeta, signals: &Signals) -> Status {
 
 fn headless_result(exit: &AgentExit) -> (String, String, String) {
     let took = match (exit.started_at, exit.ended_at) {
-        (Some(s), Some(e)) => format!(" after {}", crate::store::time::format_duration((e - s).unsigned_abs())),
+        (Some(s), Some(e)) => format!(" after {}", crate::clock::format_duration((e - s).unsigned_abs())),
         _ => String::new(),
     };
     match (exit.timed_out, exit.code) {

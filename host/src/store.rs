@@ -16,13 +16,15 @@ pub mod dirs;
 pub mod events;
 pub mod lock;
 pub mod meta;
+pub mod names;
 pub mod repo_record;
 pub mod runs;
-pub mod time;
+pub mod worktree;
 
 use std::path::{Path, PathBuf};
 
 pub use dirs::Dirs;
+pub use worktree::WorktreePaths;
 
 /// A JSON file read by a best-effort reader: `None` when it is missing or does not parse.
 pub fn read_json<T: serde::de::DeserializeOwned>(path: &Path) -> Option<T> {
@@ -38,6 +40,8 @@ pub struct RunPaths {
     pub logs: PathBuf,
     pub verify_record: PathBuf,
     pub transcript: PathBuf,
+    /// How the agent ended, written by the launch wrapper (`runner_exit.json`).
+    pub runner_exit: PathBuf,
 }
 
 impl RunPaths {
@@ -48,6 +52,7 @@ impl RunPaths {
             logs: dir.join("logs"),
             verify_record: dir.join("verify_record.json"),
             transcript: dir.join("transcript.txt"),
+            runner_exit: dir.join("runner_exit.json"),
             dir,
         }
     }

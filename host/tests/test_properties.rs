@@ -9,7 +9,7 @@ use std::path::PathBuf;
 
 use agency::config::{AgencyJson, UserConfig};
 use agency::error::ErrorCode;
-use agency::pipeline::names;
+use agency::store::names;
 use agency::plugin::api::{Access, Area, Capability};
 use agency::plugin::checker::{AreaRoots, CommandRequest, Policy, Request, args_match, glob_match};
 use agency::store::meta::{self, RunMeta};

@@ -93,7 +93,7 @@ fn the_status_file_reports_are_weighed_against_the_screen() {
     assert_eq!(template["decided_by"], "screen:shell");
 
     let worktree = meta_worktree(&env);
-    let now = agency::store::time::now_rfc3339();
+    let now = agency::clock::now_rfc3339();
     write_status(
         &worktree,
         serde_json::json!({"schema_version": "1.0", "status": "needs_input", "updated_at": now, "summary": "schema question", "questions": ["Postgres or SQLite?"]}),

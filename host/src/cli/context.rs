@@ -7,8 +7,8 @@ use std::path::PathBuf;
 use super::Cli;
 use super::output::{Output, TermUi};
 use crate::config::UserConfig;
+use crate::env::Env;
 use crate::error::{AgencyError, ErrorCode, Result};
-use crate::pipeline::Env;
 use crate::process::shell_quote;
 use crate::store::Dirs;
 

@@ -4,8 +4,8 @@
 
 use std::io::{BufRead, IsTerminal, Write};
 
+use crate::env::{Progress, Ui};
 use crate::error::AgencyError;
-use crate::pipeline::{Progress, Ui};
 
 #[derive(Debug, Clone, Copy)]
 pub struct Output {

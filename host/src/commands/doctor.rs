@@ -2,10 +2,10 @@
 
 use clap::Args;
 
+use crate::admin::doctor::{self, CheckState};
 use crate::cli::CommandContext;
 use crate::cli::output::Style;
 use crate::error::Result;
-use crate::pipeline::doctor::{self, CheckState};
 
 /// Check git, tmux, gh, the repository, agency.json, scripts and data dirs; exit 0 only when a run can succeed
 #[derive(Debug, Args)]

@@ -2,9 +2,9 @@
 
 use clap::Args;
 
+use crate::admin::init::{self, InitRequest};
 use crate::cli::CommandContext;
 use crate::error::Result;
-use crate::pipeline::init::{self, InitRequest};
 
 /// Write agency.json, stub scripts, the runner protocol and the .gitignore entry
 #[derive(Debug, Args)]

@@ -5,7 +5,7 @@ use clap::Args;
 use crate::cli::CommandContext;
 use crate::cli::output::table;
 use crate::error::Result;
-use crate::pipeline::logs;
+use crate::query::logs;
 
 /// Print a run's log (setup, verify, archive, runner, plugin), or list its logs
 #[derive(Debug, Args)]

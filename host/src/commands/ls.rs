@@ -3,12 +3,12 @@
 use clap::Args;
 use serde_json::json;
 
-use super::views::{self, JSON_SCHEMA_VERSION};
 use crate::cli::CommandContext;
 use crate::cli::output::{Style, table};
+use crate::cli::render::{self, JSON_SCHEMA_VERSION};
+use crate::clock as time;
 use crate::error::Result;
-use crate::pipeline::query;
-use crate::store::time;
+use crate::query;
 
 /// List runs with their status and a one-line reason
 #[derive(Debug, Args)]
@@ -26,13 +26,13 @@ pub struct LsArgs {
 
 pub fn cmd_ls(ctx: &CommandContext, args: LsArgs) -> Result<()> {
     let scope = query::scope(&ctx.env, args.all_repos)?;
-    let views = query::list(&ctx.env, &scope, args.all)?;
+    let runs_in_scope = query::list(&ctx.env, &scope, args.all)?;
     if args.json {
-        let runs: Vec<_> = views.iter().map(views::run_json).collect();
+        let runs: Vec<_> = runs_in_scope.iter().map(render::run_json).collect();
         ctx.out.json(&json!({ "schema_version": JSON_SCHEMA_VERSION, "runs": runs }));
         return Ok(());
     }
-    if views.is_empty() {
+    if runs_in_scope.is_empty() {
         ctx.out.status(if args.all { "no runs" } else { "no live runs (agency ls --all includes archived ones)" });
         return Ok(());
     }
@@ -40,15 +40,15 @@ pub fn cmd_ls(ctx: &CommandContext, args: LsArgs) -> Result<()> {
     let mut rows = vec![
         ["NAME", "STATUS", "RUNNER", "CREATED", "RUN ID", "REASON"].map(|h| ctx.out.paint(h, Style::Bold)).to_vec(),
     ];
-    for view in &views {
+    for view in &runs_in_scope {
         let meta = view.entry.meta.as_ref().ok();
         rows.push(vec![
             meta.map_or("?".into(), |m| m.name.clone()),
-            views::status_cell(&ctx.out, view),
+            render::status_cell(&ctx.out, view),
             meta.map_or("".into(), |m| m.runner.clone()),
             meta.and_then(|m| time::parse_rfc3339(&m.created_at)).map_or("".into(), |t| time::ago(t, now)),
             view.entry.run_id.clone(),
-            views::reason(view),
+            render::reason(view),
         ]);
     }
     ctx.out.raw(table(&rows).as_bytes());

@@ -4,7 +4,7 @@ use clap::Args;
 
 use crate::cli::CommandContext;
 use crate::error::Result;
-use crate::pipeline::query;
+use crate::query;
 
 /// Print the worktree path of a run
 #[derive(Debug, Args)]

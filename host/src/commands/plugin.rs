@@ -11,10 +11,10 @@ mod trust;
 
 use clap::Subcommand;
 
+use crate::admin::plugin_admin::PluginView;
 use crate::cli::CommandContext;
 use crate::cli::output::Output;
 use crate::error::Result;
-use crate::pipeline::plugin_admin::PluginView;
 
 /// Manage, write and check plugins: list, add, inspect, trust, remove, test, new, dev
 #[derive(Debug, Subcommand)]

@@ -3,10 +3,10 @@
 use clap::Args;
 use serde_json::json;
 
-use super::views::{self, JSON_SCHEMA_VERSION};
 use crate::cli::CommandContext;
+use crate::cli::render::{self, JSON_SCHEMA_VERSION};
 use crate::error::Result;
-use crate::pipeline::query;
+use crate::query;
 use crate::store::events;
 
 /// Show a run's record, paths, status explanation and last events
@@ -53,7 +53,7 @@ pub fn cmd_show(ctx: &CommandContext, args: ShowArgs) -> Result<()> {
         let paths_json: serde_json::Map<_, _> = path_lines.iter().map(|(k, v)| (k.clone(), json!(v))).collect();
         ctx.out.json(&json!({
             "schema_version": JSON_SCHEMA_VERSION,
-            "run": views::run_json(&view),
+            "run": render::run_json(&view),
             "meta": meta,
             "paths": paths_json,
             "events": recent,
@@ -75,18 +75,18 @@ pub fn cmd_show(ctx: &CommandContext, args: ShowArgs) -> Result<()> {
         ("branch".to_string(), format!("{} (from {})", meta.branch, meta.parent_branch)),
         ("created_at".to_string(), meta.created_at.clone()),
         ("session".to_string(), meta.tmux_session_name.clone().unwrap_or_else(|| "(none)".into())),
-        ("status".to_string(), views::status_cell(&ctx.out, &view)),
-        ("reason".to_string(), views::reason(&view)),
+        ("status".to_string(), render::status_cell(&ctx.out, &view)),
+        ("reason".to_string(), render::reason(&view)),
     ];
     if let Some(status) = &view.status {
         lines.push(("decided_by".to_string(), status.decided_by.clone()));
-        lines.push(("status_parts".to_string(), views::status_parts(status)));
+        lines.push(("status_parts".to_string(), render::status_parts(status)));
         if !status.flags.is_empty() {
             lines.push(("flags".to_string(), status.flags.join(", ")));
         }
     }
     for (step, provenance) in &meta.plugins {
-        lines.push((format!("plugin.{step}"), views::provenance_line(provenance)));
+        lines.push((format!("plugin.{step}"), render::provenance_line(provenance)));
     }
     lines.extend(path_lines);
     ctx.out.key_values(&lines);

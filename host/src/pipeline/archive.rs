@@ -8,11 +8,14 @@ use serde_json::json;
 use std::path::{Path, PathBuf};
 
 use super::session::{self, OpenRun};
-use super::{Env, RunRecord, plugins, query, scaffold, steps};
+use super::{RunRecord, authorize, scaffold, steps};
+use crate::clock as time;
 use crate::config::{AgencyJson, Phase};
+use crate::env::Env;
 use crate::error::{AgencyError, ErrorCode, Result};
+use crate::query;
 use crate::store::meta::RunMeta;
-use crate::store::{repo_record, time};
+use crate::store::repo_record;
 use crate::{git, tmux};
 
 /// Where a run's work is saved.
@@ -68,7 +71,7 @@ fn run_archive_steps(env: &Env, run: &OpenRun, record: &RunRecord) -> Result<Str
         Err(e) => return Err(e),
     };
     let project = (run.repo_root.as_path(), &config);
-    let prepared = plugins::steps(env, &config.steps_for(Phase::Archive), project)?;
+    let prepared = authorize::steps(env, &config.steps_for(Phase::Archive), project)?;
     let report = steps::run_phase(env, record, &run.meta, project, Phase::Archive, prepared, None)?;
     if !report.ok {
         return Err(report.failure(&run.meta.name));

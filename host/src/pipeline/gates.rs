@@ -3,12 +3,12 @@
 
 use std::path::Path;
 
-use super::Env;
-use super::names;
 use crate::config::AgencyJson;
+use crate::env::Env;
 use crate::error::{AgencyError, ErrorCode, Result};
 use crate::git;
 use crate::repo::{self, Located, Repo};
+use crate::store::names;
 use crate::store::runs;
 
 /// What the gates established.

@@ -8,14 +8,16 @@ use serde_json::json;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use super::plugins::{self, Authorized};
-use super::{Env, RunRecord};
+use super::RunRecord;
+use super::authorize::{self, Authorized};
+use crate::clock as time;
+use crate::env::Env;
 use crate::error::{AgencyError, ErrorCode, Result};
 use crate::plugin::CallContext;
 use crate::plugin::api::{EnvValue, LaunchPlan, Mode, PlanRequest};
 use crate::process::{shell_quote, which};
+use crate::store::RunPaths;
 use crate::store::meta::{Launch, RunMeta};
-use crate::store::{RunPaths, time};
 use crate::tmux;
 
 /// Runs the agent, records how it ended, then keeps the pane usable with the user's shell.
@@ -58,11 +60,6 @@ printf '\n[agency] the agent exited with status %s; this shell stays in the work
 exec "${SHELL:-/bin/sh}"
 "#;
 
-/// Where the wrapper records how the agent ended.
-pub fn exit_file(paths: &RunPaths) -> PathBuf {
-    paths.dir.join("runner_exit.json")
-}
-
 /// How long to wait for an interactive agent's ready pattern before typing the prompt.
 fn ready_timeout() -> Duration {
     std::env::var("AGENCY_READY_TIMEOUT")
@@ -88,7 +85,7 @@ pub fn launch(
 ) -> Result<RunMeta> {
     let request = &launch.plan;
     let id = runner.plugin.info.id.clone();
-    let run = plugins::run_info(env, meta, &record.paths, repo_root, &id, runner.params.clone())?;
+    let run = authorize::run_info(env, meta, &record.paths, repo_root, &id, runner.params.clone())?;
     let ctx = CallContext { run: Some(run.clone()), granted: runner.granted.clone(), exec_log: None, deadline: None };
     let plan = env.plugins().plan(&runner.plugin, &ctx, request)?;
     env.plugins().check_launch(&runner.plugin, &runner.granted, &run, &plan)?;
@@ -101,7 +98,7 @@ pub fn launch(
     }
 
     let session = tmux::session_name(&meta.run_id);
-    let exit = exit_file(&record.paths);
+    let exit = record.paths.runner_exit.clone();
     let _ = std::fs::remove_file(&exit);
     let log = match request.mode {
         Mode::Headless => record.paths.log("runner").display().to_string(),

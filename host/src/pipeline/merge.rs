@@ -7,11 +7,12 @@ use serde_json::json;
 use std::time::Duration;
 
 use super::session::{self, OpenRun};
-use super::{Env, RunRecord, archive, push, verify};
+use super::{RunRecord, archive, push, verify};
+use crate::clock as time;
+use crate::env::Env;
 use crate::error::{AgencyError, ErrorCode, Result};
 use crate::gh::{self, PullRequest, Strategy};
 use crate::repo::GithubRepo;
-use crate::store::time;
 
 #[derive(Debug, Clone)]
 pub struct MergeRequest {

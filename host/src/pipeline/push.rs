@@ -7,10 +7,11 @@ use serde_json::json;
 use std::path::Path;
 
 use super::session::{self, OpenRun};
-use super::{Env, gates, scaffold};
+use super::{gates, scaffold};
+use crate::clock as time;
+use crate::env::Env;
 use crate::error::{AgencyError, ErrorCode, Result};
 use crate::repo::{GithubRepo, Repo, sha256_hex};
-use crate::store::time;
 use crate::{gh, git};
 
 #[derive(Debug, Clone, Default)]

@@ -8,13 +8,16 @@ use serde_json::json;
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 
-use super::{Env, RunRecord, archive, launch, query};
+use super::{RunRecord, archive};
+use crate::clock as time;
+use crate::env::Env;
 use crate::error::Result;
+use crate::query;
 use crate::store::events::{self, Event};
 use crate::store::lock::{self, LockState};
 use crate::store::meta::{self, Broken, Pipeline, RunMeta};
+use crate::store::repo_record;
 use crate::store::runs::{self, RunEntry};
-use crate::store::{repo_record, time};
 use crate::{git, tmux};
 
 #[derive(Debug, Clone, Serialize)]
@@ -148,7 +151,7 @@ fn check_record(env: &Env, repairs: &mut Repairs, entry: &RunEntry, root: Option
                 return;
             }
             let session = meta.tmux_session_name.clone();
-            let finished = query::read_exit(&launch::exit_file(&entry.paths)).is_some();
+            let finished = query::read_exit(&entry.paths.runner_exit).is_some();
             match session {
                 Some(s) if !sessions.contains(&s) && !finished => repairs.found(
                     "session_gone",
@@ -280,7 +283,7 @@ fn rebuilt(env: &Env, entry: &RunEntry, started: &Event, evs: &[Event]) -> RunMe
         title: Some(field("title")),
         runner: field("runner"),
         parent_branch: field("parent_branch"),
-        branch: super::names::branch_name(&name, &entry.run_id),
+        branch: crate::store::names::branch_name(&name, &entry.run_id),
         worktree_path: env.store.worktree_path(&entry.repo_id, &entry.run_id).display().to_string(),
         created_at: started.timestamp.clone(),
         pipeline: Some(Pipeline { last_step, ..Default::default() }),

@@ -6,16 +6,19 @@
 use serde_json::json;
 use std::time::Instant;
 
+use super::authorize;
 use super::gates::{self, Gated};
-use super::plugins;
 use super::steps::{self, PhaseReport};
-use super::{Env, RunRecord, launch, names, scaffold};
+use super::{RunRecord, launch, scaffold};
+use crate::clock as time;
 use crate::config::{AgencyJson, Phase, StepConfig};
+use crate::env::Env;
 use crate::error::{AgencyError, ErrorCode, Result};
 use crate::git;
 use crate::plugin::api::{Mode, PlanRequest};
 use crate::store::meta::{self, RunMeta};
-use crate::store::{RunPaths, repo_record, time};
+use crate::store::names;
+use crate::store::{RunPaths, repo_record};
 use std::path::Path;
 
 /// A checked `agency run` invocation.
@@ -52,8 +55,8 @@ pub fn run(env: &Env, req: &RunRequest) -> Result<Started> {
     let project = (gated.repo.root.as_path(), &gated.config);
     let runner_name = req.runner.clone().unwrap_or_else(|| env.user.default_runner.clone());
     let prepared = Prepared {
-        runner: plugins::runner(env, &runner_name, Some(project))?,
-        setup: plugins::steps(env, &gated.config.steps_for(Phase::Setup), project)?,
+        runner: authorize::runner(env, &runner_name, Some(project))?,
+        setup: authorize::steps(env, &gated.config.steps_for(Phase::Setup), project)?,
     };
 
     let created = create_gated(env, &gated, req, &runner_name)?;
@@ -74,8 +77,8 @@ pub fn run(env: &Env, req: &RunRequest) -> Result<Started> {
 
 /// The plugins a run needs, loaded and granted at gate time.
 struct Prepared {
-    runner: plugins::Authorized,
-    setup: Vec<(StepConfig, plugins::Authorized)>,
+    runner: authorize::Authorized,
+    setup: Vec<(StepConfig, authorize::Authorized)>,
 }
 
 /// Steps 7 and 8: setup, then launch.

@@ -10,9 +10,7 @@ use crate::error::{AgencyError, ErrorCode, Result};
 /// The runner protocol: how an agent reports status (also written by `agency init`).
 pub const RUNNER_PROTOCOL: &str = include_str!("../../assets/runner-protocol.md");
 
-/// Summary of the status file written by the scaffold; status derivation treats a file that
-/// still says this as "no report yet", so a new run never reads as working forever.
-pub const STATUS_TEMPLATE_SUMMARY: &str = "agency scaffold: the agent has not reported a status yet";
+pub use crate::store::worktree::STATUS_TEMPLATE_SUMMARY;
 
 pub fn report_template(title: &str) -> String {
     format!(

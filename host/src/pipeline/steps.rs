@@ -6,10 +6,11 @@ use serde_json::json;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use super::plugins::{self, Authorized};
-use super::{Env, RunRecord};
+use super::RunRecord;
+use super::authorize::{self, Authorized};
 use crate::config::agency_json::default_timeout;
 use crate::config::{AgencyJson, Phase, StepConfig};
+use crate::env::Env;
 use crate::error::{AgencyError, ErrorCode, Result};
 use crate::plugin::api::Outcome;
 use crate::plugin::{CallContext, Provenance};
@@ -113,17 +114,14 @@ pub fn run_phase(
         progress.set_message(&format!("{phase}: {id}…"));
         let timeout = step_timeout(&step, config, phase, override_timeout);
         let params = step_params(&step, config, phase, timeout, meta);
-        let run = plugins::run_info(env, meta, &record.paths, repo_root, &id, params)?;
+        let run = authorize::run_info(env, meta, &record.paths, repo_root, &id, params)?;
         let ctx = CallContext {
             run: Some(run),
             granted: authorized.granted.clone(),
             exec_log: Some(log.clone()),
             deadline: Some(timeout),
         };
-        crate::plugin::append_log_line(
-            &log,
-            &format!("[{}] == {phase} step `{id}` ==", crate::store::time::now_rfc3339()),
-        );
+        crate::plugin::append_log_line(&log, &format!("[{}] == {phase} step `{id}` ==", crate::clock::now_rfc3339()));
         report.provenance.push(authorized.plugin.provenance(&authorized.granted));
         let step_started = Instant::now();
         let outcome = env.plugins().run_step(&authorized.plugin, phase.into(), &ctx);
@@ -141,7 +139,7 @@ pub fn run_phase(
             &log,
             &format!(
                 "[{}] == `{id}`: {} — {}",
-                crate::store::time::now_rfc3339(),
+                crate::clock::now_rfc3339(),
                 if outcome.ok { "ok" } else { "FAILED" },
                 outcome.summary
             ),

@@ -8,14 +8,15 @@ use serde_json::json;
 use std::path::Path;
 use std::time::Duration;
 
+use super::authorize;
 use super::session::{self, OpenRun};
 use super::steps::{self, PhaseReport};
-use super::{Env, plugins};
+use crate::clock as time;
 use crate::config::{AgencyJson, Phase};
+use crate::env::Env;
 use crate::error::{AgencyError, ErrorCode, Result};
 use crate::git;
 use crate::store::atomic::write_json_atomic;
-use crate::store::time;
 
 pub const SCHEMA_VERSION: &str = "1.0";
 
@@ -71,7 +72,7 @@ pub fn verify_open(env: &Env, run: &OpenRun, timeout: Option<Duration>) -> Resul
         return Err(AgencyError::new(ErrorCode::InvalidAgencyJson, "no verify step is configured")
             .with_hint("set scripts.verify.path in agency.json (agency init writes a stub)"));
     }
-    let prepared = plugins::steps(env, &steps_config, project)?;
+    let prepared = authorize::steps(env, &steps_config, project)?;
     let record = run.record(env);
     record.command("verify", || {
         let (commit, tree) = current_state(run)?;

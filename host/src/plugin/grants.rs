@@ -55,7 +55,7 @@ impl Grants {
     pub fn grant(config_dir: &Path, id: &str, sha256: &str, capabilities: Vec<Capability>) -> Result<()> {
         let mut grants = Grants::load(config_dir)?;
         grants.version = 1;
-        let grant = Grant { capabilities, granted_at: crate::store::time::now_rfc3339() };
+        let grant = Grant { capabilities, granted_at: crate::clock::now_rfc3339() };
         grants.plugins.entry(id.to_string()).or_default().insert(sha256.to_string(), grant);
         grants.save(config_dir)
     }

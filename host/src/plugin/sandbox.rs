@@ -129,7 +129,7 @@ impl State {
         let message: String = message.chars().take(4096).collect();
         append_line(
             &self.setup.plugin_log,
-            &format!("[{}] {} {level}: {message}", crate::store::time::now_rfc3339(), self.setup.plugin_id),
+            &format!("[{}] {} {level}: {message}", crate::clock::now_rfc3339(), self.setup.plugin_id),
         );
         self.host_time += started.elapsed();
     }
@@ -178,7 +178,7 @@ impl State {
             }
         }
         let log = self.setup.exec_log.clone().unwrap_or_else(|| self.setup.plugin_log.clone());
-        append_line(&log, &format!("[{}] $ {}", crate::store::time::now_rfc3339(), cmd.display()));
+        append_line(&log, &format!("[{}] $ {}", crate::clock::now_rfc3339(), cmd.display()));
         let timeout = Duration::from_millis(u64::from(timeout_ms.max(1)));
         match cmd.timeout(timeout).log_to(&log, EXEC_TAIL).supervised().run() {
             Ok(out) => Ok(ExecResult {
@@ -201,7 +201,7 @@ impl State {
                     &self.setup.plugin_log,
                     &format!(
                         "[{}] {} {stream}{note}:\n{}",
-                        crate::store::time::now_rfc3339(),
+                        crate::clock::now_rfc3339(),
                         self.setup.plugin_id,
                         text.trim_end()
                     ),

@@ -28,7 +28,7 @@ impl Event {
     pub fn new(repo_id: &str, run_id: &str, event: &str, data: Value) -> Self {
         Event {
             schema_version: SCHEMA_VERSION.to_string(),
-            timestamp: crate::store::time::now_rfc3339(),
+            timestamp: crate::clock::now_rfc3339(),
             repo_id: repo_id.to_string(),
             run_id: run_id.to_string(),
             event: event.to_string(),

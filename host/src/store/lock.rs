@@ -86,11 +86,8 @@ impl RepoLock {
                 }
             }
         }
-        let holder = Holder {
-            pid: std::process::id(),
-            started_at: crate::store::time::now_rfc3339(),
-            command: command.to_string(),
-        };
+        let holder =
+            Holder { pid: std::process::id(), started_at: crate::clock::now_rfc3339(), command: command.to_string() };
         let content = serde_json::to_vec(&holder).unwrap_or_default();
         let written =
             file.set_len(0).and_then(|_| file.seek(SeekFrom::Start(0))).and_then(|_| file.write_all(&content));

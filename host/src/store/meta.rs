@@ -201,7 +201,7 @@ impl RunMeta {
             self.run_id = run_id_from_dir.to_string();
         }
         if self.name.is_empty() {
-            self.name = match self.title.as_deref().map(crate::pipeline::names::slugify).filter(|s| !s.is_empty()) {
+            self.name = match self.title.as_deref().map(crate::store::names::slugify).filter(|s| !s.is_empty()) {
                 Some(slug) => slug,
                 None => self
                     .branch

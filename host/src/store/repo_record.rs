@@ -6,10 +6,11 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use std::path::Path;
 
+use crate::clock as time;
 use crate::error::{AgencyError, ErrorCode, Result};
 use crate::repo::Repo;
 use crate::store::atomic::write_json_atomic;
-use crate::store::{Store, read_json, time};
+use crate::store::{Store, read_json};
 
 pub const SCHEMA_VERSION: &str = "1.0";
 

@@ -3,9 +3,9 @@
 use clap::Args;
 use std::path::PathBuf;
 
+use crate::admin::plugin_admin;
 use crate::cli::CommandContext;
 use crate::error::Result;
-use crate::pipeline::plugin_admin;
 
 /// Validate, precompile and install a plugin (.wasm component); asks to grant it on a terminal
 #[derive(Debug, Args)]

@@ -3,9 +3,9 @@
 use clap::Args;
 use std::path::PathBuf;
 
+use crate::admin::{conformance, plugin_admin, plugin_new};
 use crate::cli::CommandContext;
 use crate::error::Result;
-use crate::pipeline::{conformance, plugin_admin, plugin_new};
 
 /// Rebuild a Rust plugin project, run the conformance kit, and install it for development
 /// (compiled in memory; the shared compile cache is never touched)

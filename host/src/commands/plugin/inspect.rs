@@ -2,9 +2,9 @@
 
 use clap::Args;
 
+use crate::admin::plugin_admin;
 use crate::cli::CommandContext;
 use crate::error::Result;
-use crate::pipeline::plugin_admin;
 
 /// Show a plugin's identity, API version, sha256, declared capabilities and grant state
 #[derive(Debug, Args)]

@@ -3,10 +3,10 @@
 use clap::Args;
 use serde_json::json;
 
+use crate::admin::plugin_admin;
 use crate::cli::CommandContext;
 use crate::cli::output::{Style, table};
 use crate::error::Result;
-use crate::pipeline::plugin_admin;
 
 /// List built-in, installed and project-pinned plugins with their grant state
 #[derive(Debug, Args)]

@@ -3,9 +3,9 @@
 use clap::{Args, ValueEnum};
 use std::path::PathBuf;
 
+use crate::admin::plugin_new::{self, Lang};
 use crate::cli::CommandContext;
 use crate::error::Result;
-use crate::pipeline::plugin_new::{self, Lang};
 use crate::plugin::api::PluginKind;
 
 #[derive(Debug, Clone, Copy, ValueEnum)]

@@ -2,9 +2,9 @@
 
 use clap::Args;
 
+use crate::admin::plugin_admin;
 use crate::cli::CommandContext;
 use crate::error::{AgencyError, ErrorCode, Result};
-use crate::pipeline::plugin_admin;
 
 /// Uninstall a plugin and forget its grants
 #[derive(Debug, Args)]

@@ -3,10 +3,10 @@
 use clap::Args;
 use std::path::PathBuf;
 
+use crate::admin::conformance;
 use crate::cli::CommandContext;
 use crate::cli::output::{Style, table};
 use crate::error::{AgencyError, ErrorCode, Result};
-use crate::pipeline::conformance;
 
 /// Check a plugin: info, API version, capabilities, plans through the checker, recorded screens
 #[derive(Debug, Args)]

@@ -2,9 +2,9 @@
 
 use clap::Args;
 
+use crate::admin::plugin_admin;
 use crate::cli::CommandContext;
 use crate::error::Result;
-use crate::pipeline::plugin_admin;
 
 /// Grant a plugin the capabilities it declares (for its current sha256 only)
 #[derive(Debug, Args)]

@@ -5,8 +5,8 @@
 use std::path::Path;
 use std::rc::Rc;
 
-use super::Env;
 use crate::config::{AgencyJson, StepConfig};
+use crate::env::Env;
 use crate::error::{AgencyError, ErrorCode, Result};
 use crate::plugin::api::{Capability, PluginKind, RunInfo};
 use crate::plugin::grants::Grants;

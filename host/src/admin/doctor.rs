@@ -5,9 +5,10 @@
 
 use std::os::unix::fs::PermissionsExt;
 
-use super::{Env, gates, plugins};
 use crate::config::{AgencyJson, Phase};
+use crate::env::Env;
 use crate::error::{AgencyError, ErrorCode};
+use crate::pipeline::{authorize, gates};
 use crate::plugin::CallContext;
 use crate::plugin::api::{Mode, PlanRequest, RunInfo};
 use crate::store::lock::{self, LockState};
@@ -116,7 +117,7 @@ pub fn doctor(env: &Env) -> DoctorReport {
         check_plugins(env, &repo, &config, &mut report);
     }
     check_lock(env, &repo, &mut report);
-    match super::repair::repair(env, true) {
+    match crate::pipeline::repair::repair(env, true) {
         Ok(findings) if findings.is_empty() => report.ok("drift", "records, worktrees, branches and sessions agree"),
         Ok(findings) => {
             let kinds: Vec<String> = findings.iter().map(|f| format!("{} {}", f.kind, f.subject)).collect();
@@ -249,7 +250,7 @@ fn check_runner(
     project: (&std::path::Path, &AgencyJson),
 ) -> crate::error::Result<String> {
     let runner_name = env.user.default_runner.clone();
-    let (id, params) = plugins::runner_plugin_id(env, &runner_name, Some(project))?;
+    let (id, params) = authorize::runner_plugin_id(env, &runner_name, Some(project))?;
     let plugin = env.plugins().find(&id, Some(project))?;
     let granted = env.plugins().granted(&plugin, &env.dirs.config)?.ok_or_else(|| not_granted("runner", &id))?;
     let run = RunInfo {

@@ -5,7 +5,7 @@
 
 use std::path::{Path, PathBuf};
 
-use super::Env;
+use crate::env::Env;
 use crate::error::{AgencyError, ErrorCode, Result};
 use crate::plugin::api::PluginKind;
 use crate::process::Cmd;

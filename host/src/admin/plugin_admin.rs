@@ -6,8 +6,9 @@ use serde::Serialize;
 use std::path::Path;
 use std::rc::Rc;
 
-use super::{Env, plugins, repo_config};
+use crate::env::{Env, repo_config};
 use crate::error::{AgencyError, ErrorCode, Result};
+use crate::pipeline::authorize;
 use crate::plugin::grants::Grants;
 use crate::plugin::source::{self, InstalledMeta};
 use crate::plugin::{Loaded, Plugin};
@@ -120,14 +121,14 @@ pub fn add(env: &Env, file: &Path, dev: bool) -> Result<Added> {
         version: plugin.info.version.clone(),
         kind: plugin.info.kind.as_str().into(),
         sha256: plugin.sha256.clone(),
-        added_at: crate::store::time::now_rfc3339(),
+        added_at: crate::clock::now_rfc3339(),
         source_path: file.canonicalize().unwrap_or(file.to_path_buf()).display().to_string(),
         dev,
     };
     crate::store::atomic::write_json_atomic(&meta_path, &meta).map_err(|e| write_err(&meta_path, e))?;
     // Ask for (or record) the grant now, so later runs need no prompt; a refusal keeps it installed.
     if (env.assume_yes || env.ui.interactive())
-        && let Err(err) = plugins::authorize(env, &plugin)
+        && let Err(err) = authorize::authorize(env, &plugin)
     {
         env.ui.warn(&format!("{}; grant later with: agency plugin trust {id}", err.message));
     }

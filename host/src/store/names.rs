@@ -72,7 +72,7 @@ pub fn new_run_id() -> String {
     if getrandom::fill(&mut bytes).is_err() {
         bytes = (std::process::id() as u16).to_be_bytes();
     }
-    format!("{}-{:02x}{:02x}", crate::store::time::run_id_stamp(crate::store::time::now()), bytes[0], bytes[1])
+    format!("{}-{:02x}{:02x}", crate::clock::run_id_stamp(crate::clock::now()), bytes[0], bytes[1])
 }
 
 /// The random part of a run id (`20261125164441-1a2b` → `1a2b`).

@@ -5,8 +5,9 @@ use std::io::{Read, Seek, SeekFrom};
 use std::path::PathBuf;
 use std::time::Duration;
 
-use super::{Env, launch, query};
+use crate::env::Env;
 use crate::error::{AgencyError, ErrorCode, Result};
+use crate::query;
 
 pub const KINDS: [&str; 5] = ["setup", "verify", "archive", "runner", "plugin"];
 
@@ -35,7 +36,7 @@ pub fn path(env: &Env, reference: &str, kind: &str) -> Result<(PathBuf, PathBuf)
         return Err(AgencyError::new(ErrorCode::RunNotFound, format!("run {} has no {kind} log yet", entry.run_id))
             .with_hint(format!("agency logs {reference}   # lists the run's logs")));
     }
-    Ok((path, launch::exit_file(&entry.paths)))
+    Ok((path, entry.paths.runner_exit.clone()))
 }
 
 /// Call `sink` with the log's content, then (when `follow`) with each addition, until the

@@ -7,9 +7,10 @@ use std::io::Write;
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::Path;
 
-use super::{Env, gates, scaffold};
 use crate::config::agency_json::{self, AgencyJson};
+use crate::env::Env;
 use crate::error::{AgencyError, ErrorCode, Result};
+use crate::pipeline::{gates, scaffold};
 use crate::store::atomic::write_atomic_mode;
 
 #[derive(Debug, Clone, Default)]

@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
-use super::Env;
+use crate::env::Env;
 use crate::error::{AgencyError, ErrorCode, Result};
 use crate::plugin::api::{Activity, Mode, PlanRequest, PluginKind, RunInfo};
 use crate::plugin::{CallContext, Plugin, source};
@@ -29,7 +29,7 @@ pub fn run(env: &Env, target: &str, screens: Option<&Path>) -> Result<Vec<Check>
     let plugin = if target.ends_with(".wasm") || Path::new(target).is_file() {
         env.plugins().load_uncached(source::file(Path::new(target))?)?
     } else {
-        let project = super::repo_config(env)?;
+        let project = crate::env::repo_config(env)?;
         env.plugins().find(target, project.as_ref().map(|(root, config)| (root.as_path(), config)))?
     };
     let info = &plugin.info;

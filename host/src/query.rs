@@ -9,17 +9,25 @@ use std::rc::Rc;
 
 use time::OffsetDateTime;
 
-use super::{Env, launch, plugins, scaffold};
+pub mod logs;
+mod open;
+
+pub use open::{OpenRun, open_live};
+
+use crate::clock::{now, parse_rfc3339};
 use crate::config::AgencyJson;
+use crate::env::Env;
 use crate::error::{ErrorCode, Result};
+use crate::pipeline::authorize;
 use crate::plugin::Plugin;
 use crate::plugin::api::Observation;
 use crate::repo;
 use crate::status::{self, AgentExit, Signals, Status, StatusFile};
+use crate::store::WorktreePaths;
 use crate::store::meta::RunMeta;
 use crate::store::repo_record;
 use crate::store::runs::{self, RunEntry};
-use crate::store::time::{now, parse_rfc3339};
+use crate::store::worktree::STATUS_TEMPLATE_SUMMARY;
 use crate::tmux::{self, PaneInfo};
 
 /// Which runs a listing covers.
@@ -118,7 +126,7 @@ fn signals(
     signals.worktree_exists = worktree.is_dir();
     signals.session_alive = pane.is_some();
     signals.pane_activity = pane.and_then(|p| p.activity).and_then(|t| OffsetDateTime::from_unix_timestamp(t).ok());
-    signals.exit = read_exit(&launch::exit_file(&entry.paths));
+    signals.exit = read_exit(&entry.paths.runner_exit);
     signals.status_file = read_status_file(worktree);
     if let Some(pane) = pane {
         signals.screen = classifier.classify(meta, &pane.session);
@@ -133,7 +141,7 @@ fn sessions_to_read(entries: &[RunEntry], panes: &HashMap<String, PaneInfo>) -> 
         .filter_map(|e| {
             let meta = e.meta.as_ref().ok().filter(|m| !m.is_archived())?;
             let session = meta.tmux_session_name.as_ref().filter(|s| panes.contains_key(*s))?;
-            (!launch::exit_file(&e.paths).exists()).then(|| session.clone())
+            (!e.paths.runner_exit.exists()).then(|| session.clone())
         })
         .collect()
 }
@@ -151,8 +159,8 @@ pub fn read_exit(path: &Path) -> Option<AgentExit> {
 }
 
 fn read_status_file(worktree: &Path) -> StatusFile {
-    match std::fs::read_to_string(worktree.join(".agency/state/runner_status.json")) {
-        Ok(text) => status::parse_status_file(&text, scaffold::STATUS_TEMPLATE_SUMMARY),
+    match std::fs::read_to_string(WorktreePaths::new(worktree).status_file()) {
+        Ok(text) => status::parse_status_file(&text, STATUS_TEMPLATE_SUMMARY),
         Err(_) => StatusFile::Absent,
     }
 }
@@ -196,7 +204,7 @@ impl<'a> Classifier<'a> {
             meta.plugins.get("runner").and_then(|p| p.get("id")).and_then(|v| v.as_str()).map(str::to_string);
         let id = match recorded {
             Some(id) => id,
-            None => plugins::runner_plugin_id(env, &meta.runner, project).ok()?.0,
+            None => authorize::runner_plugin_id(env, &meta.runner, project).ok()?.0,
         };
         self.plugins
             .entry((meta.repo_id.clone(), id))
@@ -215,7 +223,7 @@ impl<'a> Classifier<'a> {
 /// Save the pane's scrollback (plain text) to `transcript.txt`, keeping the previous one as
 /// `transcript.1.txt`. Returns the path.
 pub fn capture_transcript(env: &Env, reference: &str) -> Result<std::path::PathBuf> {
-    let run = super::session::open_live(env, reference)?;
+    let run = open_live(env, reference)?;
     if !run.session_alive()? {
         return Err(crate::error::AgencyError::new(
             ErrorCode::SessionNotFound,

@@ -4,7 +4,7 @@
 use serde_json::{Value, json};
 
 use crate::cli::output::{Output, Style};
-use crate::pipeline::query::RunView;
+use crate::query::RunView;
 
 pub const JSON_SCHEMA_VERSION: &str = "1.0";
 
