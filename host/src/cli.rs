@@ -39,6 +39,12 @@ pub fn main() -> ExitCode {
         Ok(cli) => cli,
         Err(err) => return usage_error(err, output),
     };
+    // The pane process of a run needs no dirs or config, and must not fail on them.
+    if let Command::Agent(args) = cli.command {
+        let err = commands::run_agent(args).unwrap_err();
+        output.error(&err);
+        return ExitCode::from(err.code.exit_status());
+    }
     let result = CommandContext::new(&cli, output).and_then(|ctx| commands::dispatch(&ctx, cli.command));
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -2,6 +2,7 @@
 //! `cmd_<name>(ctx, args)`. Commands parse, call one pipeline function and render; they never
 //! spawn processes, touch files or print errors themselves.
 
+mod agent;
 mod attach;
 mod clean;
 mod completion;
@@ -51,6 +52,8 @@ pub enum Command {
     #[command(subcommand)]
     Plugin(plugin::PluginCommand),
     Completion(completion::CompletionArgs),
+    #[command(name = "__agent", hide = true)]
+    Agent(agent::AgentArgs),
 }
 
 pub fn dispatch(ctx: &CommandContext, command: Command) -> Result<()> {
@@ -75,5 +78,11 @@ pub fn dispatch(ctx: &CommandContext, command: Command) -> Result<()> {
         Command::Repair(args) => repair::cmd_repair(ctx, args),
         Command::Plugin(command) => plugin::cmd_plugin(ctx, command),
         Command::Completion(args) => completion::cmd_completion(ctx, args),
+        Command::Agent(args) => agent::cmd_agent(args),
     }
+}
+
+/// `agency __agent`, which runs without a [`CommandContext`].
+pub fn run_agent(args: agent::AgentArgs) -> Result<()> {
+    agent::cmd_agent(args)
 }

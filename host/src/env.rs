@@ -42,23 +42,24 @@ pub struct Env {
     pub ui: Box<dyn Ui>,
     /// `--yes`: proceed where a human would otherwise be asked.
     pub assume_yes: bool,
-    /// Repo locks this process holds, so nested record writes do not wait on themselves.
+    /// Locks this process holds (`repo:<id>`, `run:<id>`), so nested takes do not wait on
+    /// themselves.
     held_locks: RefCell<HashSet<String>>,
     /// The plugin host, created on first use (`path`, `ls` without live sessions never do).
     plugins: OnceCell<PluginHost>,
 }
 
-/// A held repo lock; re-entrant within one process.
+/// A held repo or run lock; re-entrant within one process.
 pub struct RepoGuard<'a> {
     env: &'a Env,
-    repo_id: String,
+    key: String,
     lock: Option<RepoLock>,
 }
 
 impl Drop for RepoGuard<'_> {
     fn drop(&mut self) {
         if self.lock.take().is_some() {
-            self.env.held_locks.borrow_mut().remove(&self.repo_id);
+            self.env.held_locks.borrow_mut().remove(&self.key);
         }
     }
 }
@@ -92,18 +93,47 @@ impl Env {
 
     /// Take the per-repo lock, telling the user after a second of waiting who holds it.
     pub fn lock_repo(&self, repo_id: &str) -> Result<RepoGuard<'_>> {
-        if self.held_locks.borrow().contains(repo_id) {
-            return Ok(RepoGuard { env: self, repo_id: repo_id.to_string(), lock: None });
-        }
         crate::store::dirs::ensure_dir(&self.store.repo_dir(repo_id))?;
-        let lock =
-            RepoLock::acquire(&self.store.lock_path(repo_id), &self.command_line, lock::wait_bound(), |holder| {
-                let who =
-                    holder.map_or("another agency process".to_string(), |h| format!("pid {} (`{}`)", h.pid, h.command));
-                self.ui.status(&format!("waiting for the repository lock held by {who}…"));
-            })?;
-        self.held_locks.borrow_mut().insert(repo_id.to_string());
-        Ok(RepoGuard { env: self, repo_id: repo_id.to_string(), lock: Some(lock) })
+        let path = self.store.lock_path(repo_id);
+        self.lock(lock::Scope::Repo, format!("repo:{repo_id}"), &path, "the repository lock", lock::wait_bound()?)
+    }
+
+    /// Take the per-run lock: one command works on a run at a time (a second one waits).
+    pub fn lock_run(&self, repo_id: &str, run_id: &str) -> Result<RepoGuard<'_>> {
+        let paths = self.store.run_paths(repo_id, run_id);
+        self.lock(lock::Scope::Run, format!("run:{run_id}"), &paths.lock, &format!("run {run_id}"), lock::wait_bound()?)
+    }
+
+    /// The per-run lock if nobody holds it now (`E_RUN_BUSY` naming the holder otherwise).
+    pub fn try_lock_run(&self, repo_id: &str, run_id: &str) -> Result<RepoGuard<'_>> {
+        let paths = self.store.run_paths(repo_id, run_id);
+        self.lock(
+            lock::Scope::Run,
+            format!("run:{run_id}"),
+            &paths.lock,
+            &format!("run {run_id}"),
+            std::time::Duration::ZERO,
+        )
+    }
+
+    fn lock(
+        &self,
+        scope: lock::Scope,
+        key: String,
+        path: &std::path::Path,
+        what: &str,
+        bound: std::time::Duration,
+    ) -> Result<RepoGuard<'_>> {
+        if self.held_locks.borrow().contains(&key) {
+            return Ok(RepoGuard { env: self, key, lock: None });
+        }
+        let lock = RepoLock::acquire_scoped(scope, path, &self.command_line, bound, |holder| {
+            let who =
+                holder.map_or("another agency process".to_string(), |h| format!("pid {} (`{}`)", h.pid, h.command));
+            self.ui.status(&format!("waiting for {what} held by {who}…"));
+        })?;
+        self.held_locks.borrow_mut().insert(key.clone());
+        Ok(RepoGuard { env: self, key, lock: Some(lock) })
     }
 }
 

@@ -163,6 +163,18 @@ error_codes! {
     NotArchived = "E_NOT_ARCHIVED" => "agency ls   # the run is live; nothing to restore",
     /// Archiving could not save the run's work, so nothing was removed.
     ArchiveFailed = "E_ARCHIVE_FAILED" => "nothing was removed; agency logs <ref> archive shows why saving failed",
+    /// A worktree's `.git` does not point at the run's own repository (it was replaced or the
+    /// repository moved); agency runs no git in it.
+    WorktreeUntrusted = "E_WORKTREE_UNTRUSTED"
+        => "agency repair --dry-run   # shows how to relink or archive the run",
+    /// Cleaning would delete files that cannot be saved (too large, or not readable); the
+    /// message lists them.
+    UnsavedWork = "E_UNSAVED_WORK"
+        => "move the listed files out of the worktree, or pass --force to delete them unsaved",
+    /// Another agency command is working on the same run right now.
+    RunBusy = "E_RUN_BUSY" => "wait for the other command (the message names it), then run again",
+    /// An environment variable agency reads has a value it cannot use.
+    InvalidEnv = "E_INVALID_ENV" => "fix or unset the variable named in the message, then run again",
     /// An unexpected internal failure (a bug); the message says where.
     Internal = "E_INTERNAL" => "this is a bug in agency; please report it with the command you ran",
 }

@@ -1,8 +1,21 @@
-//! Typed git calls, all through `process::Cmd`: never prompts (`GIT_TERMINAL_PROMPT=0`,
-//! batch-mode ssh), fixed `C` locale for parseable output, a timeout on every call, and errors
-//! that carry the exact command and git's stderr.
+//! Typed git calls, all through `process::Cmd`. Every call runs git by absolute path with a
+//! fixed, hardened configuration — the one place these overrides live:
+//! - `core.fsmonitor=false`, `core.hooksPath=/dev/null`: no program a repository or worktree
+//!   names runs as part of agency's own git (hooks, fsmonitor daemons);
+//! - `diff.external=` and `--no-ext-diff --no-textconv` on diffs: no diff drivers;
+//! - `core.untrackedCache=false` and `GIT_OPTIONAL_LOCKS=0`: no opportunistic index writes;
+//! - `GIT_SSH_COMMAND=ssh -oBatchMode=yes` (unless the caller set their own), which also
+//!   overrides a repository's `core.sshCommand`; `GIT_TERMINAL_PROMPT=0`: never prompts;
+//! - `LC_ALL=C` for parseable output; `GIT_DIR`, `GIT_WORK_TREE`, `GIT_INDEX_FILE` from the
+//!   caller's environment are dropped.
+//!
+//! A run's worktree is hostile (the agent and plugins write every byte of it), so git never
+//! runs there by following its `.git` file: [`Worktree::verify`] checks that the file is a
+//! plain file pointing at `<the run's repository>/worktrees/<name>` whose back-link names this
+//! worktree, and git then runs with that git dir given explicitly.
 
 use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
 use std::time::Duration;
 
 use crate::error::{AgencyError, ErrorCode, Result};
@@ -10,15 +23,102 @@ use crate::process::{Cmd, Output, ProcessError};
 
 /// Network operations (fetch, push) get longer than local plumbing.
 pub const NETWORK_TIMEOUT: Duration = Duration::from_secs(300);
+/// Checking out or removing a whole worktree of a big repository takes a while.
+const WORKTREE_TIMEOUT: Duration = Duration::from_secs(600);
 
-/// A `git -C <dir>` command with the non-interactive environment.
-pub fn git(dir: &Path) -> Cmd {
-    let mut cmd = Cmd::new("git")
-        .arg("-C")
-        .arg(dir)
+/// The configuration every agency git call runs with (see the module docs).
+pub const HARDENING: &[&str] =
+    &["core.fsmonitor=false", "core.hooksPath=/dev/null", "core.untrackedCache=false", "diff.external="];
+
+/// Where a git command runs: a main checkout by path, or a verified run worktree.
+pub trait Location {
+    /// `git` set up to run here.
+    fn git(&self) -> Cmd;
+}
+
+impl Location for Path {
+    fn git(&self) -> Cmd {
+        base().arg("-C").arg(self)
+    }
+}
+
+impl Location for PathBuf {
+    fn git(&self) -> Cmd {
+        self.as_path().git()
+    }
+}
+
+/// A run worktree whose `.git` link was checked against the run's repository.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Worktree {
+    pub path: PathBuf,
+    /// `<common dir>/worktrees/<name>`
+    pub git_dir: PathBuf,
+    pub common_dir: PathBuf,
+}
+
+impl Location for Worktree {
+    fn git(&self) -> Cmd {
+        base().arg("--git-dir").arg(&self.git_dir).arg("--work-tree").arg(&self.path).arg("-C").arg(&self.path)
+    }
+}
+
+impl Worktree {
+    /// Check that `path/.git` is a plain file naming `<common_dir>/worktrees/<name>`, and that
+    /// that git dir names `path` back. `E_WORKTREE_UNTRUSTED` otherwise; nothing is run.
+    pub fn verify(path: &Path, common_dir: &Path) -> Result<Worktree> {
+        let untrusted = |why: String| {
+            AgencyError::new(
+                ErrorCode::WorktreeUntrusted,
+                format!("the worktree {} is not a linked worktree of {}: {why}", path.display(), common_dir.display()),
+            )
+        };
+        let link = path.join(".git");
+        let meta = std::fs::symlink_metadata(&link).map_err(|e| untrusted(format!("{}: {e}", link.display())))?;
+        if !meta.file_type().is_file() || meta.len() > 4096 {
+            return Err(untrusted(".git is not a plain file (it was replaced)".into()));
+        }
+        let text = std::fs::read_to_string(&link).map_err(|e| untrusted(e.to_string()))?;
+        let target = text
+            .strip_prefix("gitdir: ")
+            .map(|t| t.trim_end_matches(['\n', '\r']))
+            .ok_or_else(|| untrusted(".git does not say `gitdir: …`".into()))?;
+        let target = path.join(target);
+        let git_dir = target.canonicalize().map_err(|e| untrusted(format!("its git dir {}: {e}", target.display())))?;
+        let common = common_dir.canonicalize().map_err(|e| untrusted(format!("{}: {e}", common_dir.display())))?;
+        if git_dir.parent() != Some(&common.join("worktrees")) {
+            return Err(untrusted(format!(".git points at {}", git_dir.display())));
+        }
+        let back = std::fs::read_to_string(git_dir.join("gitdir")).map_err(|e| untrusted(e.to_string()))?;
+        let back = PathBuf::from(back.trim_end_matches(['\n', '\r']));
+        let here = link.canonicalize().map_err(|e| untrusted(e.to_string()))?;
+        if back.canonicalize().ok().as_ref() != Some(&here) {
+            return Err(untrusted(format!("its git dir belongs to {}", back.display())));
+        }
+        Ok(Worktree { path: path.to_path_buf(), git_dir, common_dir: common })
+    }
+}
+
+/// git by absolute path, resolved once from the caller's `PATH`.
+fn program() -> PathBuf {
+    static GIT: OnceLock<PathBuf> = OnceLock::new();
+    GIT.get_or_init(|| crate::plugin::checker::find_on_path("git").unwrap_or_else(|| PathBuf::from("git"))).clone()
+}
+
+/// `git` with the hardened configuration and a non-interactive environment.
+fn base() -> Cmd {
+    let mut cmd = Cmd::new(program());
+    for setting in HARDENING {
+        cmd = cmd.arg("-c").arg(setting);
+    }
+    cmd = cmd
         .env("GIT_TERMINAL_PROMPT", "0")
         .env("GCM_INTERACTIVE", "never")
-        .env("LC_ALL", "C");
+        .env("GIT_OPTIONAL_LOCKS", "0")
+        .env("LC_ALL", "C")
+        .env_remove("GIT_DIR")
+        .env_remove("GIT_WORK_TREE")
+        .env_remove("GIT_INDEX_FILE");
     if std::env::var_os("GIT_SSH_COMMAND").is_none() {
         cmd = cmd.env("GIT_SSH_COMMAND", "ssh -oBatchMode=yes");
     }
@@ -56,119 +156,159 @@ fn query(cmd: Cmd, what: &str) -> Result<Option<String>> {
 
 /// Top level of the working tree containing `dir`, or `None` outside a repository.
 pub fn toplevel(dir: &Path) -> Result<Option<PathBuf>> {
-    Ok(query(git(dir).args(["rev-parse", "--show-toplevel"]), "find repository root")?.map(PathBuf::from))
+    Ok(query(dir.git().args(["rev-parse", "--show-toplevel"]), "find repository root")?.map(PathBuf::from))
 }
 
-/// Absolute path of the common git dir (shared by all worktrees).
+/// Whether `dir` is inside a bare repository (for a clear error instead of "no repository").
+pub fn is_bare(dir: &Path) -> bool {
+    query(dir.git().args(["rev-parse", "--is-bare-repository"]), "check for a bare repository")
+        .ok()
+        .flatten()
+        .is_some_and(|s| s == "true")
+}
+
+/// Absolute path of the common git dir (shared by all worktrees) of a main checkout.
 pub fn common_dir(dir: &Path) -> Result<PathBuf> {
-    let out = run_ok(git(dir).args(["rev-parse", "--path-format=absolute", "--git-common-dir"]), "find git dir")?;
+    let out = run_ok(dir.git().args(["rev-parse", "--path-format=absolute", "--git-common-dir"]), "find git dir")?;
     Ok(PathBuf::from(trimmed(&out)))
 }
 
-pub fn has_commits(dir: &Path) -> Result<bool> {
-    Ok(query(git(dir).args(["rev-parse", "--verify", "-q", "HEAD"]), "check for commits")?.is_some())
+pub fn has_commits(dir: &(impl Location + ?Sized)) -> Result<bool> {
+    Ok(query(dir.git().args(["rev-parse", "--verify", "-q", "HEAD"]), "check for commits")?.is_some())
 }
 
 /// `git status --porcelain` lines (tracked changes and untracked files).
-pub fn status_porcelain(dir: &Path) -> Result<Vec<String>> {
-    let out = run_ok(git(dir).env("GIT_OPTIONAL_LOCKS", "0").args(["status", "--porcelain"]), "read git status")?;
+pub fn status_porcelain(dir: &(impl Location + ?Sized)) -> Result<Vec<String>> {
+    let out = run_ok(dir.git().args(["status", "--porcelain"]), "read git status")?;
     Ok(out.stdout_str().lines().filter(|l| !l.is_empty()).map(str::to_string).collect())
 }
 
 /// Current branch name, `None` on a detached HEAD.
-pub fn current_branch(dir: &Path) -> Result<Option<String>> {
-    query(git(dir).args(["symbolic-ref", "--short", "-q", "HEAD"]), "read current branch")
+pub fn current_branch(dir: &(impl Location + ?Sized)) -> Result<Option<String>> {
+    query(dir.git().args(["symbolic-ref", "--short", "-q", "HEAD"]), "read current branch")
 }
 
-pub fn branch_exists(dir: &Path, branch: &str) -> Result<bool> {
-    let refname = format!("refs/heads/{branch}");
-    Ok(query(git(dir).args(["show-ref", "--verify", "--quiet", &refname]), "check branch")?.is_some())
+pub fn branch_exists(dir: &(impl Location + ?Sized), branch: &str) -> Result<bool> {
+    ref_exists(dir, &format!("refs/heads/{branch}"))
+}
+
+pub fn ref_exists(dir: &(impl Location + ?Sized), name: &str) -> Result<bool> {
+    Ok(query(dir.git().args(["show-ref", "--verify", "--quiet", name]), "check ref")?.is_some())
 }
 
 /// Whether `name` is a valid branch name for git.
 pub fn valid_branch_name(dir: &Path, name: &str) -> Result<bool> {
-    Ok(query(git(dir).args(["check-ref-format", "--branch", name]), "check branch name")?.is_some())
+    Ok(query(dir.git().args(["check-ref-format", "--branch", name]), "check branch name")?.is_some())
 }
 
-pub fn rev_parse(dir: &Path, rev: &str) -> Result<Option<String>> {
-    query(git(dir).args(["rev-parse", "--verify", "-q", &format!("{rev}^{{commit}}")]), "resolve revision")
+/// The commit `rev` names, `None` when it names none.
+pub fn rev_parse(dir: &(impl Location + ?Sized), rev: &str) -> Result<Option<String>> {
+    query(dir.git().args(["rev-parse", "--verify", "-q", &format!("{rev}^{{commit}}")]), "resolve revision")
+}
+
+/// What kind of thing `name` is, for messages: `tag`, `remote branch`, `revision`, or `None`.
+pub fn describe_ref(dir: &Path, name: &str) -> Option<&'static str> {
+    if ref_exists(dir, &format!("refs/tags/{name}")).unwrap_or(false) {
+        return Some("tag");
+    }
+    if ref_exists(dir, &format!("refs/remotes/{name}")).unwrap_or(false) {
+        return Some("remote branch");
+    }
+    rev_parse(dir, name).ok().flatten().map(|_| "revision")
 }
 
 /// `git config --get <key>` as configured (no `insteadOf` rewriting), `None` when unset.
 pub fn config_get(dir: &Path, key: &str) -> Result<Option<String>> {
-    query(git(dir).args(["config", "--get", key]), "read git config")
+    query(dir.git().args(["config", "--get", key]), "read git config")
 }
 
 /// `git worktree add -b <branch> <path> <parent>`; failure carries the command and stderr.
+/// It finishes even if agency is killed meanwhile (a half-made worktree is worse).
 pub fn worktree_add(repo: &Path, branch: &str, path: &Path, parent: &str) -> Result<()> {
-    let cmd = git(repo).args(["worktree", "add", "-b", branch]).arg(path).arg(parent).timeout(Duration::from_secs(600));
+    let cmd = repo.git().args(["worktree", "add", "-b", branch]).arg(path).arg(parent).timeout(WORKTREE_TIMEOUT);
     let argv = cmd.display();
-    cmd.run_ok().map(|_| ()).map_err(|e| {
+    cmd.outlive_agency().run_ok().map(|_| ()).map_err(|e| {
         error(ErrorCode::WorktreeCreateFailed, "git worktree add failed", e)
             .with_detail("command", argv)
             .with_hint("agency doctor   # checks git and the repository; then retry the run")
     })
 }
 
-/// One entry of `git worktree list --porcelain`.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Worktree {
+/// One entry of `git worktree list --porcelain -z`.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct WorktreeEntry {
     pub path: PathBuf,
     pub head: Option<String>,
     pub branch: Option<String>,
     pub prunable: bool,
+    /// `Some(reason)` when locked (`initializing` while `git worktree add` has not finished).
+    pub locked: Option<String>,
 }
 
-pub fn worktree_list(repo: &Path) -> Result<Vec<Worktree>> {
-    let out = run_ok(git(repo).args(["worktree", "list", "--porcelain"]), "list worktrees")?;
-    Ok(parse_worktree_list(&out.stdout_str()))
+pub fn worktree_list(repo: &Path) -> Result<Vec<WorktreeEntry>> {
+    let out = run_ok(repo.git().args(["worktree", "list", "--porcelain", "-z"]), "list worktrees")?;
+    Ok(parse_worktree_list(&out.stdout))
 }
 
-fn parse_worktree_list(text: &str) -> Vec<Worktree> {
+/// NUL-separated attributes, entries ended by an empty attribute (paths may hold newlines).
+fn parse_worktree_list(bytes: &[u8]) -> Vec<WorktreeEntry> {
     let mut list = Vec::new();
-    for block in text.split("\n\n") {
-        let mut wt = Worktree { path: PathBuf::new(), head: None, branch: None, prunable: false };
-        for line in block.lines() {
-            let (key, value) = line.split_once(' ').unwrap_or((line, ""));
-            match key {
-                "worktree" => wt.path = PathBuf::from(value),
-                "HEAD" => wt.head = Some(value.to_string()),
-                "branch" => wt.branch = Some(value.trim_start_matches("refs/heads/").to_string()),
-                "prunable" => wt.prunable = true,
-                _ => {}
+    let mut current = WorktreeEntry::default();
+    for field in bytes.split(|b| *b == 0) {
+        if field.is_empty() {
+            if !current.path.as_os_str().is_empty() {
+                list.push(std::mem::take(&mut current));
             }
+            continue;
         }
-        if !wt.path.as_os_str().is_empty() {
-            list.push(wt);
+        let text = String::from_utf8_lossy(field);
+        let (key, value) = text.split_once(' ').unwrap_or((&text, ""));
+        match key {
+            "worktree" => {
+                use std::os::unix::ffi::OsStrExt;
+                current.path = PathBuf::from(std::ffi::OsStr::from_bytes(&field["worktree ".len()..]));
+            }
+            "HEAD" => current.head = Some(value.to_string()),
+            "branch" => current.branch = Some(value.trim_start_matches("refs/heads/").to_string()),
+            "prunable" => current.prunable = true,
+            "locked" => current.locked = Some(value.to_string()),
+            _ => {}
         }
+    }
+    if !current.path.as_os_str().is_empty() {
+        list.push(current);
     }
     list
 }
 
-pub fn worktree_remove(repo: &Path, path: &Path, force: bool) -> Result<()> {
-    let mut cmd = git(repo).args(["worktree", "remove"]);
-    if force {
-        cmd = cmd.arg("--force");
-    }
-    run_ok(cmd.arg(path), "remove worktree").map(|_| ())
+/// Remove a worktree (forced twice: also when locked). It finishes even if agency is killed
+/// meanwhile, so a worktree is never left half-deleted by agency's death.
+pub fn worktree_remove(repo: &Path, path: &Path) -> Result<()> {
+    let cmd = repo.git().args(["worktree", "remove", "--force", "--force"]).arg(path).timeout(WORKTREE_TIMEOUT);
+    run_ok(cmd.outlive_agency(), "remove worktree").map(|_| ())
 }
 
 pub fn worktree_prune(repo: &Path) -> Result<()> {
-    run_ok(git(repo).args(["worktree", "prune"]), "prune worktrees").map(|_| ())
+    run_ok(repo.git().args(["worktree", "prune"]), "prune worktrees").map(|_| ())
+}
+
+/// `git worktree repair <path>` from the main checkout: relink a worktree after a move.
+pub fn worktree_repair(repo: &Path, path: &Path) -> Result<()> {
+    run_ok(repo.git().args(["worktree", "repair"]).arg(path), "repair worktree links").map(|_| ())
 }
 
 pub fn delete_branch(repo: &Path, branch: &str) -> Result<()> {
-    run_ok(git(repo).args(["branch", "-D", branch]), "delete branch").map(|_| ())
+    run_ok(repo.git().args(["branch", "-D", branch]), "delete branch").map(|_| ())
 }
 
 /// `git fetch origin` (network timeout).
-pub fn fetch(dir: &Path, remote: &str) -> Result<()> {
-    run_ok(git(dir).args(["fetch", "--quiet", remote]).timeout(NETWORK_TIMEOUT), "git fetch").map(|_| ())
+pub fn fetch(dir: &(impl Location + ?Sized), remote: &str) -> Result<()> {
+    run_ok(dir.git().args(["fetch", "--quiet", remote]).timeout(NETWORK_TIMEOUT), "git fetch").map(|_| ())
 }
 
 /// `git push -u <remote> <branch>` (optionally `--force-with-lease`).
-pub fn push(dir: &Path, remote: &str, branch: &str, force_with_lease: bool) -> Result<()> {
-    let mut cmd = git(dir).args(["push", "--quiet", "-u"]);
+pub fn push(dir: &(impl Location + ?Sized), remote: &str, branch: &str, force_with_lease: bool) -> Result<()> {
+    let mut cmd = dir.git().args(["push", "--quiet", "-u"]);
     if force_with_lease {
         cmd = cmd.arg("--force-with-lease");
     }
@@ -182,107 +322,188 @@ pub fn push(dir: &Path, remote: &str, branch: &str, force_with_lease: bool) -> R
 }
 
 /// Number of commits in `range` (e.g. `origin/main..HEAD`).
-pub fn count(dir: &Path, range: &str) -> Result<u64> {
-    let out = run_ok(git(dir).args(["rev-list", "--count", range]), "count commits")?;
+pub fn count(dir: &(impl Location + ?Sized), range: &str) -> Result<u64> {
+    let out = run_ok(dir.git().args(["rev-list", "--count", range]), "count commits")?;
     Ok(trimmed(&out).parse().unwrap_or(0))
 }
 
 /// `- <short sha> <subject>` lines for `range`, oldest first.
-pub fn log_lines(dir: &Path, range: &str) -> Result<Vec<String>> {
-    let out = run_ok(git(dir).args(["log", "--reverse", "--format=- %h %s", range]), "git log")?;
+pub fn log_lines(dir: &(impl Location + ?Sized), range: &str) -> Result<Vec<String>> {
+    let out = run_ok(dir.git().args(["log", "--reverse", "--format=- %h %s", range]), "git log")?;
     Ok(out.stdout_str().lines().map(str::to_string).collect())
 }
 
-/// `git diff --stat` of `range`.
-pub fn diff_stat(dir: &Path, range: &str) -> Result<String> {
-    Ok(run_ok(git(dir).args(["diff", "--stat=100", range]), "git diff --stat")?.stdout_str())
+/// `git diff --stat` of `range` (no external diff drivers, no textconv).
+pub fn diff_stat(dir: &(impl Location + ?Sized), range: &str) -> Result<String> {
+    Ok(run_ok(dir.git().args(["diff", "--no-ext-diff", "--no-textconv", "--stat=100", range]), "git diff --stat")?
+        .stdout_str())
+}
+
+/// The patch of `range` (no external diff drivers, no textconv), for the dashboard's diff view.
+pub fn diff_patch(dir: &(impl Location + ?Sized), range: &str) -> Result<String> {
+    Ok(run_ok(dir.git().args(["diff", "--no-ext-diff", "--no-textconv", "--no-color", range]), "git diff")?
+        .stdout_str())
 }
 
 /// The tree of the working directory as it is (tracked changes and untracked, non-ignored
-/// files), computed in a temporary index so the real one is untouched.
-pub fn worktree_tree(dir: &Path, scratch_index: &Path) -> Result<String> {
+/// files, plus the ignored `extra` paths given), computed in a scratch index so the real one
+/// is untouched.
+pub fn worktree_tree(dir: &(impl Location + ?Sized), scratch_index: &Path, extra: &[PathBuf]) -> Result<String> {
     let _ = std::fs::remove_file(scratch_index);
     let with_index = |cmd: Cmd| cmd.env("GIT_INDEX_FILE", scratch_index);
-    run_ok(with_index(git(dir).args(["read-tree", "HEAD"])), "read HEAD into a scratch index")?;
-    run_ok(with_index(git(dir).args(["add", "-A", "."])), "stage the worktree in a scratch index")?;
-    let out = run_ok(with_index(git(dir).arg("write-tree")), "write the worktree tree")?;
+    if has_commits(dir)? {
+        run_ok(with_index(dir.git().args(["read-tree", "HEAD"])), "read HEAD into a scratch index")?;
+    }
+    run_ok(with_index(dir.git().args(["add", "-A", "."])), "stage the worktree in a scratch index")?;
+    if !extra.is_empty() {
+        use std::os::unix::ffi::OsStrExt;
+        let mut list = Vec::new();
+        for path in extra {
+            list.extend_from_slice(path.as_os_str().as_bytes());
+            list.push(0);
+        }
+        run_ok(
+            with_index(
+                dir.git().args(["add", "-f", "--pathspec-from-file=-", "--pathspec-file-nul"]).stdin_bytes(list),
+            ),
+            "stage ignored files in a scratch index",
+        )?;
+    }
+    let out = run_ok(with_index(dir.git().arg("write-tree")), "write the worktree tree")?;
     let _ = std::fs::remove_file(scratch_index);
     Ok(trimmed(&out))
 }
 
-/// A commit with `tree` on top of `parent` (no ref is moved).
-pub fn commit_tree(dir: &Path, tree: &str, parent: &str, message: &str) -> Result<String> {
-    let out = run_ok(git(dir).args(["commit-tree", tree, "-p", parent, "-m", message]), "create a commit")?;
+/// The tree of the index as it is (what is staged), `None` while it has unmerged entries.
+pub fn index_tree(dir: &(impl Location + ?Sized)) -> Result<Option<String>> {
+    query(dir.git().arg("write-tree"), "write the index tree")
+}
+
+/// A commit with `tree` on top of `parents` (no ref is moved).
+pub fn commit_tree(dir: &(impl Location + ?Sized), tree: &str, parents: &[String], message: &str) -> Result<String> {
+    let mut cmd = dir.git().args(["commit-tree", tree]);
+    for parent in parents {
+        cmd = cmd.args(["-p", parent]);
+    }
+    let out = run_ok(cmd.args(["-m", message]), "create a commit")?;
     Ok(trimmed(&out))
 }
 
-pub fn update_ref(dir: &Path, name: &str, target: &str) -> Result<()> {
-    run_ok(git(dir).args(["update-ref", name, target]), "update ref").map(|_| ())
+/// Create ref `name` at `target` only if it does not exist yet, with a reflog. Archive refs
+/// are made this way and never moved. `Ok(false)` when the ref already exists.
+pub fn create_ref(dir: &(impl Location + ?Sized), name: &str, target: &str, message: &str) -> Result<bool> {
+    let out = dir
+        .git()
+        .args(["update-ref", "--create-reflog", "-m", message, name, target, ""])
+        .run()
+        .map_err(|e| error(ErrorCode::GitFailed, "create ref", e))?;
+    if out.success() {
+        return Ok(true);
+    }
+    if ref_exists(dir, name)? {
+        return Ok(false);
+    }
+    Err(AgencyError::new(ErrorCode::GitFailed, format!("create ref {name}: {}", out.stderr_tail(3))))
 }
 
-pub fn delete_ref(dir: &Path, name: &str) -> Result<()> {
-    run_ok(git(dir).args(["update-ref", "-d", name]), "delete ref").map(|_| ())
+/// Refs under `prefix` with the commits they point at.
+pub fn refs_under(dir: &(impl Location + ?Sized), prefix: &str) -> Result<Vec<(String, String)>> {
+    let out = run_ok(dir.git().args(["for-each-ref", "--format=%(refname) %(objectname)", prefix]), "list refs")?;
+    Ok(out
+        .stdout_str()
+        .lines()
+        .filter_map(|l| l.split_once(' '))
+        .map(|(r, o)| (r.to_string(), o.to_string()))
+        .collect())
 }
 
 /// Whether `commit` is reachable from any remote-tracking branch.
-pub fn on_a_remote(dir: &Path, commit: &str) -> Result<bool> {
-    let out = run_ok(git(dir).args(["rev-list", "--count", commit, "--not", "--remotes"]), "count unpushed commits")?;
+pub fn on_a_remote(dir: &(impl Location + ?Sized), commit: &str) -> Result<bool> {
+    let out = run_ok(dir.git().args(["rev-list", "--count", commit, "--not", "--remotes"]), "count unpushed commits")?;
     Ok(trimmed(&out) == "0")
+}
+
+/// Whether `ancestor` is reachable from `commit`.
+pub fn is_ancestor(dir: &(impl Location + ?Sized), ancestor: &str, commit: &str) -> Result<bool> {
+    let out = dir
+        .git()
+        .args(["merge-base", "--is-ancestor", ancestor, commit])
+        .run()
+        .map_err(|e| error(ErrorCode::GitFailed, "merge-base", e))?;
+    Ok(out.success())
 }
 
 /// Whether the changes of `branch` are already in `target`: an ancestor (merge commit or
 /// fast-forward), every commit applied with the same patch (rebase merge), or the whole branch
 /// applied as one patch (squash merge).
-pub fn is_merged_into(dir: &Path, branch: &str, target: &str) -> Result<bool> {
-    let ancestor = git(dir)
-        .args(["merge-base", "--is-ancestor", branch, target])
-        .run()
-        .map_err(|e| error(ErrorCode::GitFailed, "merge-base", e))?;
-    if ancestor.success() {
+pub fn is_merged_into(dir: &(impl Location + ?Sized), branch: &str, target: &str) -> Result<bool> {
+    if is_ancestor(dir, branch, target)? {
         return Ok(true);
     }
-    let Some(base) = query(git(dir).args(["merge-base", target, branch]), "merge-base")? else { return Ok(false) };
+    let Some(base) = query(dir.git().args(["merge-base", target, branch]), "merge-base")? else { return Ok(false) };
     let all_applied = |upstream: &str, head: &str| -> Result<bool> {
-        let out = run_ok(git(dir).args(["cherry", upstream, head]), "git cherry")?;
+        let out = run_ok(dir.git().args(["cherry", upstream, head]), "git cherry")?;
         let text = out.stdout_str();
         Ok(!text.trim().is_empty() && text.lines().all(|l| l.starts_with('-')))
     };
     if all_applied(target, branch)? {
         return Ok(true);
     }
-    let tree = rev_parse_tree(dir, branch)?;
-    let squashed = commit_tree(dir, &tree, &base, "agency: squash probe")?;
+    let tree = trimmed(&run_ok(dir.git().args(["rev-parse", &format!("{branch}^{{tree}}")]), "resolve tree")?);
+    let squashed = commit_tree(dir, &tree, &[base], "agency: squash probe")?;
     all_applied(target, &squashed)
 }
 
-fn rev_parse_tree(dir: &Path, rev: &str) -> Result<String> {
-    Ok(trimmed(&run_ok(git(dir).args(["rev-parse", &format!("{rev}^{{tree}}")]), "resolve tree")?))
+/// `git worktree add <path> <branch>` for restoring (finishes even if agency is killed).
+pub fn worktree_add_existing(repo: &Path, path: &Path, branch: &str) -> Result<()> {
+    let cmd = repo.git().args(["worktree", "add"]).arg(path).arg(branch).timeout(WORKTREE_TIMEOUT);
+    run_ok(cmd.outlive_agency(), "git worktree add").map(|_| ())
 }
 
-/// `git worktree add [-b <branch>] <path> <start>` for restoring; `branch` is created when new.
-pub fn worktree_add_existing(repo: &Path, path: &Path, branch: &str) -> Result<()> {
-    run_ok(
-        git(repo).args(["worktree", "add"]).arg(path).arg(branch).timeout(Duration::from_secs(600)),
-        "git worktree add",
-    )
-    .map(|_| ())
+/// Detach HEAD at `commit` in a worktree (restoring a HEAD that was not on the run branch).
+pub fn checkout_detached(dir: &Worktree, commit: &str) -> Result<()> {
+    run_ok(dir.git().args(["checkout", "-q", "--detach", commit]), "check out the saved HEAD").map(|_| ())
 }
 
 /// Create `branch` at `start` without checking it out.
 pub fn create_branch(repo: &Path, branch: &str, start: &str) -> Result<()> {
-    run_ok(git(repo).args(["branch", branch, start]), "create branch").map(|_| ())
+    run_ok(repo.git().args(["branch", branch, start]), "create branch").map(|_| ())
 }
 
-/// Make the working files of `dir` equal to `commit`'s tree while the index stays at HEAD:
-/// restores saved uncommitted changes as uncommitted changes.
-pub fn restore_files(dir: &Path, commit: &str) -> Result<()> {
-    run_ok(git(dir).args(["read-tree", "--reset", "-u", commit]), "restore saved files")?;
-    run_ok(git(dir).args(["reset", "-q"]), "unstage restored files").map(|_| ())
+/// Make the working files equal to `files_tree` and the index equal to `index_tree` (or to
+/// HEAD): brings saved uncommitted work back with its staged/unstaged split.
+pub fn restore_files(dir: &Worktree, files_tree: &str, index_tree: Option<&str>) -> Result<()> {
+    run_ok(dir.git().args(["read-tree", "--reset", "-u", files_tree]), "restore saved files")?;
+    match index_tree {
+        Some(tree) => run_ok(dir.git().args(["read-tree", tree]), "restore the saved index").map(|_| ()),
+        None => run_ok(dir.git().args(["reset", "-q"]), "unstage restored files").map(|_| ()),
+    }
+}
+
+/// Paths git ignores in the worktree, whole ignored directories collapsed to `dir/`.
+pub fn ignored_paths(dir: &Worktree) -> Result<Vec<PathBuf>> {
+    use std::os::unix::ffi::OsStrExt;
+    let out = run_ok(
+        dir.git().args(["ls-files", "-z", "--others", "--ignored", "--exclude-standard", "--directory"]),
+        "list ignored files",
+    )?;
+    Ok(out
+        .stdout
+        .split(|b| *b == 0)
+        .filter(|p| !p.is_empty())
+        .map(|p| PathBuf::from(std::ffi::OsStr::from_bytes(p.strip_suffix(b"/").unwrap_or(p))))
+        .collect())
+}
+
+/// Remove `key` from one config file (and nothing else: no repository is opened).
+pub fn unset_config_in_file(file: &Path, key: &str) -> Result<()> {
+    run_ok(base().args(["config", "--file"]).arg(file).args(["--unset", key]), "edit a git config file").map(|_| ())
 }
 
 /// `git --version`, for doctor.
 pub fn version() -> Result<String> {
-    let out = Cmd::new("git").arg("--version").run_ok().map_err(|e| error(ErrorCode::GitFailed, "git --version", e))?;
+    let out =
+        Cmd::new(program()).arg("--version").run_ok().map_err(|e| error(ErrorCode::GitFailed, "git --version", e))?;
     Ok(trimmed(&out))
 }
 
@@ -291,12 +512,36 @@ mod tests {
     use super::*;
 
     #[test]
-    fn parses_worktree_list() {
-        let text = "worktree /r\nHEAD abc\nbranch refs/heads/main\n\nworktree /w\nHEAD def\nbranch refs/heads/agency/x-1a2b\nprunable gitdir file points to non-existent location\n\n";
-        let list = parse_worktree_list(text);
+    fn parses_worktree_list_with_odd_paths() {
+        let bytes = b"worktree /r\nline\0HEAD abc\0branch refs/heads/main\0\0worktree /w\0HEAD def\0branch refs/heads/agency/x-1a2b\0locked initializing\0prunable gitdir file points to non-existent location\0\0";
+        let list = parse_worktree_list(bytes);
         assert_eq!(list.len(), 2);
+        assert_eq!(list[0].path, PathBuf::from("/r\nline"));
         assert_eq!(list[1].branch.as_deref(), Some("agency/x-1a2b"));
-        assert!(list[1].prunable);
-        assert!(!list[0].prunable);
+        assert_eq!(list[1].locked.as_deref(), Some("initializing"));
+        assert!(list[1].prunable && !list[0].prunable);
+    }
+
+    #[test]
+    fn a_replaced_dot_git_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let common = dir.path().join("repo/.git");
+        let wt = dir.path().join("wt");
+        std::fs::create_dir_all(common.join("worktrees/wt")).unwrap();
+        std::fs::create_dir_all(&wt).unwrap();
+        std::fs::write(common.join("worktrees/wt/gitdir"), format!("{}\n", wt.join(".git").display())).unwrap();
+        std::fs::write(wt.join(".git"), format!("gitdir: {}\n", common.join("worktrees/wt").display())).unwrap();
+        assert!(Worktree::verify(&wt, &common).is_ok());
+        let evil = dir.path().join("evil/.git");
+        std::fs::create_dir_all(evil.join("worktrees/wt")).unwrap();
+        std::fs::write(evil.join("worktrees/wt/gitdir"), format!("{}\n", wt.join(".git").display())).unwrap();
+        std::fs::write(wt.join(".git"), format!("gitdir: {}\n", evil.join("worktrees/wt").display())).unwrap();
+        assert_eq!(Worktree::verify(&wt, &common).unwrap_err().code, ErrorCode::WorktreeUntrusted);
+        std::fs::remove_file(wt.join(".git")).unwrap();
+        std::fs::create_dir(wt.join(".git")).unwrap();
+        assert_eq!(Worktree::verify(&wt, &common).unwrap_err().code, ErrorCode::WorktreeUntrusted);
+        std::fs::remove_dir(wt.join(".git")).unwrap();
+        std::os::unix::fs::symlink(common.join("worktrees/wt"), wt.join(".git")).unwrap();
+        assert_eq!(Worktree::verify(&wt, &common).unwrap_err().code, ErrorCode::WorktreeUntrusted);
     }
 }

@@ -25,6 +25,7 @@
 //!   timestamps records use.
 
 pub mod admin;
+pub mod child_env;
 pub mod cli;
 pub mod clock;
 pub mod commands;
@@ -38,6 +39,7 @@ pub mod plugin;
 pub mod process;
 pub mod query;
 pub mod repo;
+pub mod safe_text;
 pub mod status;
 pub mod store;
 pub mod tmux;

@@ -1,14 +1,17 @@
 //! The WebAssembly plugin host, behind a façade that speaks domain types only: find and load
-//! a plugin (compiled-code cache, API version check, `info` validation), decide what it is
-//! granted, and call it — `run_step`, `plan`, `classify` — in a fresh sandboxed store with a
-//! deadline (host `exec` time excluded), a memory cap and captured output. Every failure is one
-//! `E_PLUGIN_*` error naming the plugin, the export and the plugin log. Nothing outside this
-//! module names wasmtime.
+//! a plugin (compiled-code cache, API version check, shape and `info` validation), decide
+//! what it is granted, and call it — `run_step`, `plan`, `classify` — in a fresh sandboxed
+//! store with one wall-clock deadline (host calls included), a memory cap over the whole
+//! instance and captured, bounded output. Everything a plugin hands back goes through the
+//! one checker before the host acts on it. Every failure is one `E_PLUGIN_*` error naming the
+//! plugin, the export and the plugin log. Nothing outside this module names wasmtime.
 
 pub mod api;
 mod builtin;
+mod call;
 pub mod checker;
 mod engine;
+pub mod env_names;
 pub mod grants;
 pub mod manifest;
 mod sandbox;
@@ -22,25 +25,30 @@ use std::rc::Rc;
 use std::time::Duration;
 
 use serde::Serialize;
-use wasmtime::{Store, Trap, UpdateDeadline};
 
-use api::{Area, Capability, LaunchPlan, Observation, Outcome, Phase, PlanRequest, PluginInfo, PluginKind, RunInfo};
-use checker::AreaRoots;
+use api::{Capability, LaunchPlan, Observation, Outcome, Phase, PlanRequest, PluginInfo, PluginKind, RunInfo};
+use checker::{Approved, AreaRoots, CommandRequest, LaunchRequest, Policy};
 pub use engine::Loaded;
-use sandbox::{CallSetup, State};
+use sandbox::CallSetup;
 pub use source::{Origin, Source};
 
 use crate::error::{AgencyError, ErrorCode, Result};
+use crate::safe_text;
 use crate::store::Dirs;
 
-/// Deadlines for the plugin's own computation per export.
+/// Deadlines per export (wall clock, host calls included).
 const INFO_DEADLINE: Duration = Duration::from_secs(5);
 const PLAN_DEADLINE: Duration = Duration::from_secs(10);
 const CLASSIFY_DEADLINE: Duration = Duration::from_secs(2);
+/// A step's budget is its timeout plus this, so it can report a timed-out command.
+const STEP_GRACE: Duration = Duration::from_secs(10);
+/// `host.log` bytes a classify call may write (it runs on every `ls` of a live run).
+const CLASSIFY_LOG_LIMIT: usize = 4 << 10;
 /// Largest text a plugin may return in one field.
 const MAX_SUMMARY: usize = 64 << 10;
 const MAX_DATA: usize = 1 << 20;
-const MAX_PLAN_TEXT: usize = 1 << 20;
+const MAX_REASON: usize = 200;
+const MAX_EVIDENCE: usize = 300;
 
 /// A loaded plugin: identity, declarations, and the pre-instantiated component.
 pub struct Plugin {
@@ -98,8 +106,17 @@ pub struct CallContext {
     pub granted: Vec<Capability>,
     /// Where `host.exec` output goes (a step's log).
     pub exec_log: Option<PathBuf>,
-    /// Deadline for the plugin's own computation, overriding the export's default.
+    /// Budget of the call, overriding the export's default.
     pub deadline: Option<Duration>,
+    /// The run's `AGENCY_*` variables for the commands the plugin runs.
+    pub agency_env: Vec<(String, String)>,
+}
+
+impl CallContext {
+    /// A call about `run` with what the plugin was granted.
+    pub fn for_run(run: RunInfo, granted: Vec<Capability>) -> Self {
+        CallContext { run: Some(run), granted, exec_log: None, deadline: None, agency_env: Vec::new() }
+    }
 }
 
 pub struct PluginHost {
@@ -172,9 +189,11 @@ impl PluginHost {
             plugin_log: self.global_log(),
             exec_log: None,
             deadline: effective_deadline(INFO_DEADLINE),
+            log_limit: sandbox::LOG_LIMIT,
+            agency_env: Vec::new(),
             run_name: None,
         };
-        let info = self.call(&label, "info", setup, |store| pre.info(store))?;
+        let info = call::call(engine, "info", setup, |store| pre.info(store))?;
         manifest::validate(&info, exported.kind).map_err(|problem| {
             AgencyError::new(ErrorCode::PluginInvalid, format!("plugin {label}: invalid info: {problem}"))
                 .with_hint("the plugin's author must fix its declaration")
@@ -197,6 +216,24 @@ impl PluginHost {
         self.load(source::find(id, &self.plugins_dir, project)?)
     }
 
+    /// Find plugin `id` and load it only if the user granted these exact bytes (or it is
+    /// built in): read-only commands never run code nobody approved. `Ok(None)` when not granted.
+    pub fn find_granted(
+        &self,
+        id: &str,
+        project: Option<(&Path, &crate::config::AgencyJson)>,
+        config_dir: &Path,
+    ) -> Result<Option<Rc<Plugin>>> {
+        let source = source::find(id, &self.plugins_dir, project)?;
+        if source.origin != Origin::Builtin {
+            let grants = grants::Grants::load(config_dir)?;
+            if grants.get(id, &source.sha256).is_none() {
+                return Ok(None);
+            }
+        }
+        self.load(source).map(Some)
+    }
+
     /// Capabilities granted to `plugin`: a built-in's declarations, else the stored grant for
     /// its id and sha256 (`None` when the user has not granted this exact file yet).
     pub fn granted(&self, plugin: &Plugin, config_dir: &Path) -> Result<Option<Vec<Capability>>> {
@@ -213,15 +250,7 @@ impl PluginHost {
 
     fn setup(&self, plugin: &Plugin, ctx: &CallContext, default_deadline: Duration) -> CallSetup {
         let (areas, plugin_log) = match &ctx.run {
-            Some(run) => (
-                AreaRoots::new([
-                    (Area::Worktree, PathBuf::from(&run.worktree)),
-                    (Area::Repo, PathBuf::from(&run.repo_root)),
-                    (Area::RunDir, PathBuf::from(&run.run_dir)),
-                    (Area::PluginData, PathBuf::from(&run.plugin_data)),
-                ]),
-                PathBuf::from(&run.log_dir).join("plugin.log"),
-            ),
+            Some(run) => (AreaRoots::for_run(run), PathBuf::from(&run.log_dir).join("plugin.log")),
             None => (AreaRoots::default(), self.global_log()),
         };
         CallSetup {
@@ -232,6 +261,8 @@ impl PluginHost {
             plugin_log,
             exec_log: ctx.exec_log.clone(),
             deadline: effective_deadline(ctx.deadline.unwrap_or(default_deadline)),
+            log_limit: sandbox::LOG_LIMIT,
+            agency_env: ctx.agency_env.clone(),
             run_name: ctx.run.as_ref().map(|r| r.name.clone()),
         }
     }
@@ -241,95 +272,98 @@ impl PluginHost {
         self.data_dir.join("plugin-data").join(id)
     }
 
-    /// Run a step plugin for `phase`.
+    /// Run a step plugin for `phase`. Its budget is the step's timeout plus a grace period.
     pub fn run_step(&self, plugin: &Plugin, phase: Phase, ctx: &CallContext) -> Result<Outcome> {
         let run = ctx.run.as_ref().ok_or_else(|| AgencyError::internal("a step needs a run"))?;
-        let setup = self.setup(plugin, ctx, Duration::from_secs(600));
-        let outcome = self.call(&plugin.info.id, "run", setup, |store| plugin.pre.run_step(store, phase, run))?;
-        let outcome = outcome.map_err(|e| plugin_returned_error(&plugin.info.id, "run", e))?;
+        let mut setup = self.setup(plugin, ctx, Duration::from_secs(600));
+        setup.deadline = effective_deadline(ctx.deadline.unwrap_or(Duration::from_secs(600)) + STEP_GRACE);
+        let context = call_context(&setup);
+        let outcome = call::call(self.engine()?, "run", setup, |store| plugin.pre.run_step(store, phase, run))?;
+        let mut outcome = outcome.map_err(|e| call::returned_error(&plugin.info.id, "run", e, &context))?;
         check_len(&plugin.info.id, "summary", outcome.summary.len(), MAX_SUMMARY)?;
         check_len(&plugin.info.id, "data", outcome.data.as_ref().map_or(0, String::len), MAX_DATA)?;
+        outcome.summary = safe_text::one_line(&outcome.summary, 500);
         Ok(outcome)
     }
 
-    /// Ask a runner plugin for its launch plan. The caller checks the plan with the checker.
+    /// Ask a runner plugin for its launch plan. Check it with [`PluginHost::check_launch`]
+    /// before acting on any of it.
     pub fn plan(&self, plugin: &Plugin, ctx: &CallContext, request: &PlanRequest) -> Result<LaunchPlan> {
         let run = ctx.run.as_ref().ok_or_else(|| AgencyError::internal("a plan needs a run"))?;
         let setup = self.setup(plugin, ctx, PLAN_DEADLINE);
-        let plan = self.call(&plugin.info.id, "plan", setup, |store| plugin.pre.plan(store, run, request))?;
-        let plan = plan.map_err(|e| plugin_returned_error(&plugin.info.id, "plan", e))?;
-        let size = plan.command.program.len()
-            + plan.command.args.iter().map(String::len).sum::<usize>()
-            + plan.stdin.as_ref().map_or(0, String::len)
-            + plan.send_after_ready.as_ref().map_or(0, String::len);
-        check_len(&plugin.info.id, "launch plan", size, MAX_PLAN_TEXT)?;
-        Ok(plan)
+        let context = call_context(&setup);
+        let plan = call::call(self.engine()?, "plan", setup, |store| plugin.pre.plan(store, run, request))?;
+        plan.map_err(|e| call::returned_error(&plugin.info.id, "plan", e, &context))
     }
 
-    /// Classify a pane's text with a runner plugin (no filesystem, no exec).
-    pub fn classify(&self, plugin: &Plugin, screen: &str) -> Result<Observation> {
-        let ctx = CallContext { run: None, granted: Vec::new(), exec_log: None, deadline: None };
-        let setup = self.setup(plugin, &ctx, CLASSIFY_DEADLINE);
+    /// Classify a pane's text with a runner plugin (no filesystem, no exec). Its log lines go
+    /// to `log` (the run's plugin log), a few KiB per call at most.
+    pub fn classify(&self, plugin: &Plugin, screen: &str, log: Option<&Path>) -> Result<Observation> {
+        let ctx =
+            CallContext { run: None, granted: Vec::new(), exec_log: None, deadline: None, agency_env: Vec::new() };
+        let mut setup = self.setup(plugin, &ctx, CLASSIFY_DEADLINE);
+        setup.log_limit = CLASSIFY_LOG_LIMIT;
+        if let Some(log) = log {
+            setup.plugin_log = log.to_path_buf();
+        }
         let mut observation =
-            self.call(&plugin.info.id, "classify", setup, |store| plugin.pre.classify(store, screen))?;
-        observation.reason = observation.reason.chars().take(200).collect();
-        observation.evidence = observation.evidence.map(|e| e.chars().take(300).collect());
+            call::call(self.engine()?, "classify", setup, |store| plugin.pre.classify(store, screen))?;
+        observation.reason = safe_text::one_line(&observation.reason, MAX_REASON);
+        observation.evidence = observation.evidence.map(|e| safe_text::one_line(&e, MAX_EVIDENCE));
         Ok(observation)
     }
 
-    /// One export call in a fresh store, with the deadline, limits and error classification.
-    fn call<T>(
+    /// Check a launch plan with the one checker; the result is exactly what the host may run.
+    /// `then` is what the user does after installing a missing agent program.
+    pub fn check_launch(
         &self,
-        plugin_id: &str,
-        export: &str,
-        setup: CallSetup,
-        body: impl FnOnce(&mut Store<State>) -> wasmtime::Result<T>,
-    ) -> Result<T> {
-        let engine = self.engine()?;
-        let log = setup.plugin_log.clone();
-        let hint = match &setup.run_name {
-            Some(name) => format!("agency logs {name} plugin   # shows what the plugin printed and logged"),
-            None => format!("the plugin's output is in {}", setup.plugin_log.display()),
-        };
-        let state =
-            State::new(setup).map_err(|e| AgencyError::internal(format!("cannot set up the plugin sandbox: {e:#}")))?;
-        let mut store = Store::new(&engine.engine, state);
-        store.limiter(|state| state.limiter());
-        let ticks = |left: Duration| (left.as_millis() / engine::EPOCH_TICK.as_millis()) as u64 + 1;
-        store.set_epoch_deadline(ticks(store.data().setup.deadline));
-        store.epoch_deadline_callback(move |mut ctx| {
-            let state = ctx.data_mut();
-            let used = state.guest_time();
-            if used >= state.setup.deadline {
-                state.timed_out = true;
-                return Ok(UpdateDeadline::Interrupt);
-            }
-            // Host exec time was excluded: extend by what the plugin has left.
-            Ok(UpdateDeadline::Continue(ticks(state.setup.deadline - used)))
-        });
-        let result = body(&mut store);
-        let state = store.data();
-        let stderr = state.flush_output();
-        match result {
-            Ok(value) => match state.denials.first() {
-                None => Ok(value),
-                Some(denial) => {
-                    let fix = if denial.grantable {
-                        format!("agency plugin trust {plugin_id}   # grants what it declares; {hint}")
-                    } else {
-                        format!("the plugin does not declare this capability; its author must add it to info ({hint})")
-                    };
-                    Err(AgencyError::new(
-                        ErrorCode::PluginDenied,
-                        format!("plugin `{plugin_id}` was denied {}: {}", denial.asked, denial.reason),
-                    )
-                    .with_hint(fix))
-                }
+        plugin: &Plugin,
+        granted: &[Capability],
+        run: &RunInfo,
+        plan: &LaunchPlan,
+        then: &str,
+    ) -> Result<Approved> {
+        let areas = AreaRoots::for_run(run);
+        let cwd = PathBuf::from(plan.command.cwd.clone().unwrap_or_else(|| run.worktree.clone()));
+        let request = LaunchRequest {
+            command: CommandRequest {
+                program: &plan.command.program,
+                args: &plan.command.args,
+                cwd: &cwd,
+                env: &plan.command.env,
+                stdin: plan.stdin.as_deref(),
             },
-            Err(err) => Err(classify_failure(plugin_id, export, state, &err, &stderr)
-                .with_detail("plugin_log", log.display())
-                .with_hint(hint)),
-        }
+            ready_pattern: match &plan.ready {
+                api::ReadyWhen::Text(text) => Some(text.as_str()),
+                api::ReadyWhen::Idle => None,
+            },
+            keystrokes: match &plan.prompt {
+                api::PromptDelivery::Paste(text) => Some(text.as_str()),
+                api::PromptDelivery::None => None,
+            },
+            interrupt_keys: match &plan.interrupt {
+                api::Interrupt::Keys(keys) => keys,
+                api::Interrupt::Signal(_) => &[],
+            },
+        };
+        let policy = Policy { declared: &plugin.info.capabilities, granted, areas: &areas };
+        policy.check_launch(&request).map_err(|denial| {
+            if denial.kind == checker::DenialKind::NotFound {
+                return AgencyError::new(
+                    ErrorCode::RunnerNotFound,
+                    format!("runner `{}` needs `{}`, which is not on PATH", run.runner, plan.command.program),
+                )
+                .with_hint(format!("install {} (or fix PATH), then: {then}", plan.command.program));
+            }
+            call::denied(&plugin.info.id, &denial, &format!("launch plan for run {}", run.name))
+        })
+    }
+}
+
+fn call_context(setup: &CallSetup) -> String {
+    match &setup.run_name {
+        Some(name) => format!("agency logs {name} plugin   # what the plugin printed and logged"),
+        None => format!("the plugin's output is in {}", setup.plugin_log.display()),
     }
 }
 
@@ -339,59 +373,6 @@ fn effective_deadline(default: Duration) -> Duration {
         .ok()
         .and_then(|v| humantime::parse_duration(&v).ok())
         .map_or(default, |cap| cap.min(default))
-}
-
-fn classify_failure(plugin_id: &str, export: &str, state: &State, err: &wasmtime::Error, stderr: &str) -> AgencyError {
-    if state.timed_out {
-        return AgencyError::new(
-            ErrorCode::PluginTimeout,
-            format!(
-                "plugin `{plugin_id}` did not return from `{export}` within {}",
-                humantime::format_duration(state.setup.deadline)
-            ),
-        );
-    }
-    if state.memory_limit_hit() {
-        return AgencyError::new(
-            ErrorCode::PluginMemory,
-            format!(
-                "plugin `{plugin_id}` exceeded its memory limit of {} MiB in `{export}`",
-                sandbox::MEMORY_LIMIT >> 20
-            ),
-        );
-    }
-    let what = match err.downcast_ref::<Trap>() {
-        Some(Trap::MemoryOutOfBounds) => {
-            format!("{} (usually a stack overflow from deep recursion)", Trap::MemoryOutOfBounds)
-        }
-        Some(Trap::StackOverflow) => format!("{} (stack overflow)", Trap::StackOverflow),
-        Some(trap) => trap.to_string(),
-        None => format!("{err:#}").lines().next().unwrap_or_default().to_string(),
-    };
-    let panic = stderr
-        .lines()
-        .filter(|l| !l.trim().is_empty())
-        .rev()
-        .take(3)
-        .collect::<Vec<_>>()
-        .into_iter()
-        .rev()
-        .collect::<Vec<_>>()
-        .join(" | ");
-    let message = match panic.is_empty() {
-        true => format!("plugin `{plugin_id}` trapped in `{export}`: {what}"),
-        false => format!("plugin `{plugin_id}` trapped in `{export}`: {what}; stderr: {panic}"),
-    };
-    AgencyError::new(ErrorCode::PluginTrap, message)
-}
-
-fn plugin_returned_error(plugin_id: &str, export: &str, e: api::PluginError) -> AgencyError {
-    let code = if e.kind == api::ErrorKind::Denied { ErrorCode::PluginDenied } else { ErrorCode::PluginFailed };
-    let err = AgencyError::new(code, format!("plugin `{plugin_id}` failed in `{export}`: {}", e.message));
-    match e.hint {
-        Some(hint) => err.with_hint(hint),
-        None => err,
-    }
 }
 
 fn check_len(plugin_id: &str, field: &str, len: usize, max: usize) -> Result<()> {
@@ -432,43 +413,7 @@ pub fn append_log_line(path: &Path, line: &str) {
     sandbox::append_line(path, line);
 }
 
-impl PluginHost {
-    /// Check a launch plan with the one checker before the host starts it.
-    pub fn check_launch(
-        &self,
-        plugin: &Plugin,
-        granted: &[Capability],
-        run: &RunInfo,
-        plan: &LaunchPlan,
-    ) -> Result<()> {
-        let areas = AreaRoots::new([
-            (Area::Worktree, PathBuf::from(&run.worktree)),
-            (Area::Repo, PathBuf::from(&run.repo_root)),
-            (Area::RunDir, PathBuf::from(&run.run_dir)),
-            (Area::PluginData, PathBuf::from(&run.plugin_data)),
-        ]);
-        let cwd = PathBuf::from(plan.command.cwd.clone().unwrap_or_else(|| run.worktree.clone()));
-        let host_env = plan
-            .command
-            .env
-            .iter()
-            .filter_map(|(_, v)| if let api::EnvValue::Host(n) = v { Some(n.as_str()) } else { None })
-            .collect();
-        let request =
-            checker::CommandRequest { program: &plan.command.program, args: &plan.command.args, cwd: &cwd, host_env };
-        let policy = checker::Policy { declared: &plugin.info.capabilities, granted, areas: &areas };
-        policy.check(&checker::Request::Launch(&request)).map_err(|denial| {
-            let id = &plugin.info.id;
-            let hint = if denial.grantable {
-                format!("agency plugin trust {id}")
-            } else {
-                format!("plugin `{id}` must declare it in info; contact its author")
-            };
-            AgencyError::new(
-                ErrorCode::PluginDenied,
-                format!("launch plan of plugin `{id}` denied: {}: {}", denial.asked, denial.reason),
-            )
-            .with_hint(hint)
-        })
-    }
+/// Whether `id` is a built-in plugin's id (reserved: a repository cannot pin another plugin under it).
+pub fn is_builtin_id(id: &str) -> bool {
+    builtin::bytes(id).is_some()
 }

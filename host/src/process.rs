@@ -5,12 +5,14 @@
 
 use std::ffi::{OsStr, OsString};
 use std::fs::File;
-use std::io::{Read, Seek, SeekFrom, Write};
+use std::io::{Read, Write};
 use std::os::unix::process::{CommandExt, ExitStatusExt};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
+
+pub mod agent;
 
 /// Default limit for commands that should be quick (git plumbing, tmux queries).
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(60);
@@ -18,13 +20,16 @@ const STDOUT_LIMIT: usize = 16 * 1024 * 1024;
 const STDERR_LIMIT: usize = 64 * 1024;
 /// How long to keep reading pipes after the child exits (a daemonised grandchild may hold them).
 const DRAIN_GRACE: Duration = Duration::from_secs(2);
+/// A step log (`logs/setup.log`, …) stops growing here, with a note saying so.
+pub const LOG_FILE_LIMIT: u64 = 32 << 20;
 
 /// Where the child's stdout and stderr go.
 #[derive(Debug)]
 enum Sink {
     /// Captured in memory (stdout up to 16 MiB, stderr tail up to 64 KiB).
     Capture,
-    /// Both appended to a log file; `tail` bytes of what this child wrote are returned.
+    /// Both appended to a log file, which stops growing at [`LOG_FILE_LIMIT`]; `tail` bytes
+    /// of what this child wrote are returned.
     Log { path: PathBuf, tail: usize },
 }
 
@@ -35,12 +40,15 @@ pub struct Cmd {
     args: Vec<OsString>,
     cwd: Option<PathBuf>,
     env: Vec<(OsString, OsString)>,
+    env_remove: Vec<OsString>,
     env_clear: bool,
     stdin: Option<Vec<u8>>,
     timeout: Duration,
     sink: Sink,
     /// Kill the child's whole process group if agency dies (long scripts and their children).
     supervised: bool,
+    /// Let the child finish if agency dies (git steps that must not stop halfway).
+    outlive_agency: bool,
 }
 
 /// What a finished child left behind.
@@ -123,12 +131,21 @@ impl Cmd {
             args: Vec::new(),
             cwd: None,
             env: Vec::new(),
+            env_remove: Vec::new(),
             env_clear: false,
             stdin: None,
             timeout: DEFAULT_TIMEOUT,
             sink: Sink::Capture,
             supervised: false,
+            outlive_agency: false,
         }
+    }
+
+    /// Let this command run to its end even if agency is killed meanwhile: for git operations
+    /// that leave a half-made state when stopped halfway (`worktree add`, `worktree remove`).
+    pub fn outlive_agency(mut self) -> Self {
+        self.outlive_agency = true;
+        self
     }
 
     /// If agency dies (even by SIGKILL), kill everything this command started, grandchildren
@@ -160,6 +177,12 @@ impl Cmd {
 
     pub fn env(mut self, key: impl AsRef<OsStr>, value: impl AsRef<OsStr>) -> Self {
         self.env.push((key.as_ref().to_owned(), value.as_ref().to_owned()));
+        self
+    }
+
+    /// Do not pass `key` from agency's own environment.
+    pub fn env_remove(mut self, key: impl AsRef<OsStr>) -> Self {
+        self.env_remove.push(key.as_ref().to_owned());
         self
     }
 
@@ -199,11 +222,14 @@ impl Cmd {
             false => {
                 let mut command = Command::new(&self.program);
                 command.args(&self.args);
-                die_with_parent(&mut command, libc::SIGKILL);
+                if !self.outlive_agency {
+                    die_with_parent(&mut command, libc::SIGKILL);
+                }
                 command
             }
             true => {
-                let mut command = Command::new("sh");
+                // By absolute path: the child's PATH is the plugin's business, never the host's.
+                let mut command = Command::new("/bin/sh");
                 command.args(["-c", SUPERVISOR, "agency-exec"]).arg(&self.program).args(&self.args);
                 die_with_parent(&mut command, libc::SIGTERM);
                 command
@@ -213,25 +239,15 @@ impl Cmd {
         if self.env_clear {
             command.env_clear();
         }
+        for key in &self.env_remove {
+            command.env_remove(key);
+        }
         command.envs(self.env.iter().map(|(k, v)| (k, v)));
         if let Some(dir) = &self.cwd {
             command.current_dir(dir);
         }
         command.stdin(if self.stdin.is_some() { Stdio::piped() } else { Stdio::null() });
-        let log_start = match &self.sink {
-            Sink::Capture => {
-                command.stdout(Stdio::piped()).stderr(Stdio::piped());
-                None
-            }
-            Sink::Log { path, .. } => {
-                let file = open_log(path).map_err(|error| ProcessError::Spawn { argv: argv.clone(), error })?;
-                let start = file.metadata().map(|m| m.len()).unwrap_or(0);
-                let err_file = file.try_clone().map_err(|error| ProcessError::Spawn { argv: argv.clone(), error })?;
-                command.stdout(file).stderr(err_file);
-                Some(start)
-            }
-        };
-
+        command.stdout(Stdio::piped()).stderr(Stdio::piped());
         let started = Instant::now();
         let mut child = command.spawn().map_err(|error| {
             if error.kind() == std::io::ErrorKind::NotFound && self.cwd.as_ref().is_none_or(|d| d.is_dir()) {
@@ -248,8 +264,20 @@ impl Cmd {
                 let _ = pipe.write_all(&bytes);
             });
         }
-        let stdout_reader = child.stdout.take().map(|p| spawn_reader(p, STDOUT_LIMIT, false));
-        let stderr_reader = child.stderr.take().map(|p| spawn_reader(p, STDERR_LIMIT, true));
+        let (stdout_reader, stderr_reader) = match &self.sink {
+            Sink::Capture => (
+                child.stdout.take().map(|p| spawn_reader(p, STDOUT_LIMIT, false)),
+                child.stderr.take().map(|p| spawn_reader(p, STDERR_LIMIT, true)),
+            ),
+            Sink::Log { path, tail } => {
+                let log = LogFile::open(path).map_err(|error| ProcessError::Spawn { argv: argv.clone(), error })?;
+                let readers = [
+                    child.stdout.take().map(|p| Box::new(p) as Box<dyn Read + Send>),
+                    child.stderr.take().map(|p| Box::new(p) as Box<dyn Read + Send>),
+                ];
+                (None, Some(spawn_log_writer(readers.into_iter().flatten().collect(), log, *tail)))
+            }
+        };
 
         let (done_tx, done_rx) = mpsc::channel();
         std::thread::spawn(move || {
@@ -270,10 +298,7 @@ impl Cmd {
 
         let deadline = Instant::now() + DRAIN_GRACE;
         let stdout = stdout_reader.map(|r| r.finish(deadline)).unwrap_or_default();
-        let stderr = match (&self.sink, log_start) {
-            (Sink::Log { path, tail }, Some(start)) => read_log_tail(path, start, *tail),
-            _ => stderr_reader.map(|r| r.finish(deadline)).unwrap_or_default(),
-        };
+        let stderr = stderr_reader.map(|r| r.finish(deadline)).unwrap_or_default();
         Ok(Output { code: status.code(), signal: status.signal(), stdout, stderr, timed_out, duration })
     }
 
@@ -288,6 +313,9 @@ impl Cmd {
     pub fn run_interactive(self) -> Result<Option<i32>, ProcessError> {
         let argv = self.display();
         let mut command = Command::new(&self.program);
+        for key in &self.env_remove {
+            command.env_remove(key);
+        }
         command.args(&self.args).envs(self.env.iter().map(|(k, v)| (k, v)));
         if let Some(dir) = &self.cwd {
             command.current_dir(dir);
@@ -321,29 +349,80 @@ fn die_with_parent(command: &mut Command, signal: libc::c_int) {
 #[cfg(not(target_os = "linux"))]
 fn die_with_parent(_command: &mut Command, _signal: libc::c_int) {}
 
-fn open_log(path: &Path) -> std::io::Result<File> {
-    std::fs::OpenOptions::new().create(true).append(true).open(path)
+/// A log file shared by a child's stdout and stderr, bounded at [`LOG_FILE_LIMIT`].
+struct LogFile {
+    file: Option<File>,
+    size: u64,
 }
 
-fn read_log_tail(path: &Path, start: u64, tail: usize) -> Vec<u8> {
-    let Ok(mut file) = File::open(path) else {
-        return Vec::new();
-    };
-    let end = file.metadata().map(|m| m.len()).unwrap_or(start);
-    let from = end.saturating_sub(tail as u64).max(start);
-    let mut buf = Vec::new();
-    if file.seek(SeekFrom::Start(from)).is_ok() {
-        let _ = file.take(tail as u64).read_to_end(&mut buf);
+impl LogFile {
+    fn open(path: &Path) -> std::io::Result<LogFile> {
+        let file = std::fs::OpenOptions::new().create(true).append(true).open(path)?;
+        let size = file.metadata().map(|m| m.len()).unwrap_or(0);
+        Ok(LogFile { file: Some(file), size })
     }
-    buf
+
+    fn write(&mut self, bytes: &[u8]) {
+        let Some(file) = self.file.as_mut() else { return };
+        if self.size + bytes.len() as u64 > LOG_FILE_LIMIT {
+            let _ =
+                writeln!(file, "\n[agency] this log reached {} MiB; later output was not kept", LOG_FILE_LIMIT >> 20);
+            self.file = None;
+            return;
+        }
+        let _ = file.write_all(bytes);
+        self.size += bytes.len() as u64;
+    }
 }
 
-/// A pipe reader on its own thread, keeping the first (`keep_tail == false`) or last `limit` bytes.
-struct Reader(mpsc::Receiver<Vec<u8>>);
+/// Copy the child's pipes into the log (one thread per pipe, one shared file); the last `tail`
+/// bytes come back as the reader's result.
+fn spawn_log_writer(pipes: Vec<Box<dyn Read + Send>>, log: LogFile, tail: usize) -> Reader {
+    let log: SharedLog = std::sync::Arc::new(std::sync::Mutex::new((log, Vec::<u8>::new())));
+    let (tx, rx) = mpsc::channel();
+    let threads: Vec<_> = pipes
+        .into_iter()
+        .map(|mut pipe| {
+            let log = log.clone();
+            std::thread::spawn(move || {
+                let mut chunk = [0u8; 8192];
+                loop {
+                    let n = match pipe.read(&mut chunk) {
+                        Ok(0) | Err(_) => break,
+                        Ok(n) => n,
+                    };
+                    let mut guard = log.lock().unwrap_or_else(|e| e.into_inner());
+                    guard.0.write(&chunk[..n]);
+                    guard.1.extend_from_slice(&chunk[..n]);
+                    let excess = guard.1.len().saturating_sub(tail);
+                    guard.1.drain(..excess);
+                }
+            })
+        })
+        .collect();
+    let shared = log.clone();
+    std::thread::spawn(move || {
+        for thread in threads {
+            let _ = thread.join();
+        }
+        let kept = log.lock().map(|g| g.1.clone()).unwrap_or_default();
+        let _ = tx.send(kept);
+    });
+    Reader(rx, Some(shared))
+}
+
+type SharedLog = std::sync::Arc<std::sync::Mutex<(LogFile, Vec<u8>)>>;
+
+/// A pipe reader on its own thread, keeping the first (`keep_tail == false`) or last `limit`
+/// bytes; for a log, what was kept so far is returned if the pipes stay open past the deadline.
+struct Reader(mpsc::Receiver<Vec<u8>>, Option<SharedLog>);
 
 impl Reader {
     fn finish(self, deadline: Instant) -> Vec<u8> {
-        self.0.recv_timeout(deadline.saturating_duration_since(Instant::now())).unwrap_or_default()
+        match self.0.recv_timeout(deadline.saturating_duration_since(Instant::now())) {
+            Ok(bytes) => bytes,
+            Err(_) => self.1.and_then(|log| log.lock().ok().map(|g| g.1.clone())).unwrap_or_default(),
+        }
     }
 }
 
@@ -369,7 +448,43 @@ fn spawn_reader(mut pipe: impl Read + Send + 'static, limit: usize, keep_tail: b
         }
         let _ = tx.send(kept);
     });
-    Reader(rx)
+    Reader(rx, None)
+}
+
+/// End every process whose environment carries `name=value` (a run's `AGENCY_RUN_ID`): what
+/// an agent started keeps the variable even when it leaves the agent's process group or
+/// session (daemons, background servers). SIGTERM, then SIGKILL for what is left after
+/// `grace`. Returns how many processes were signalled. Linux (`/proc`); elsewhere nothing.
+pub fn kill_tagged(name: &str, value: &str, grace: Duration) -> usize {
+    let tagged = || tagged_pids(&format!("{name}={value}"));
+    let first = tagged();
+    for pid in &first {
+        // SAFETY: kill(2) on a process of this user that carries the run's tag.
+        unsafe { libc::kill(*pid, libc::SIGTERM) };
+    }
+    let deadline = Instant::now() + grace;
+    while Instant::now() < deadline && !tagged().is_empty() {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    for pid in tagged() {
+        // SAFETY: as above, for the ones that ignored SIGTERM.
+        unsafe { libc::kill(pid, libc::SIGKILL) };
+    }
+    first.len()
+}
+
+/// Pids (other than this process) whose environment holds the exact entry `entry`.
+pub fn tagged_pids(entry: &str) -> Vec<i32> {
+    let own = std::process::id() as i32;
+    let Ok(dir) = std::fs::read_dir("/proc") else { return Vec::new() };
+    dir.flatten()
+        .filter_map(|e| e.file_name().to_str()?.parse::<i32>().ok())
+        .filter(|pid| *pid != own)
+        .filter(|pid| {
+            std::fs::read(format!("/proc/{pid}/environ"))
+                .is_ok_and(|env| env.split(|b| *b == 0).any(|var| var == entry.as_bytes()))
+        })
+        .collect()
 }
 
 /// Quote one word for a POSIX shell, leaving plain words untouched.

@@ -1,7 +1,13 @@
-//! Read-only views of runs for `ls`, `show` and `path`: which runs are in scope, how a `<ref>`
-//! resolves, and each run's composed status from its record plus live signals — one
-//! `tmux list-panes` for all runs, the agent's status file, the runner exit record, and the
-//! runner plugin's `classify` of the pane (only for live agents, from the compile cache).
+//! The read side: which runs are in scope, how a `<ref>` resolves, and each run's composed
+//! status from its record plus live signals — one `tmux list-panes` per tmux server for all
+//! runs, the agent's status file, the hook report, the runner exit record, and the runner
+//! plugin's `classify` of the pane (only for live agents, only with granted bytes, from the
+//! compile cache). `ls`, `show` and the dashboard read here; nothing here writes a record.
+
+pub mod logs;
+mod open;
+
+pub use open::{OpenRun, RunRepository, open, open_live, run_repository};
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -9,26 +15,20 @@ use std::rc::Rc;
 
 use time::OffsetDateTime;
 
-pub mod logs;
-mod open;
-
-pub use open::{OpenRun, open_live};
-
 use crate::clock::{now, parse_rfc3339};
 use crate::config::AgencyJson;
 use crate::env::Env;
-use crate::error::{ErrorCode, Result};
+use crate::error::{AgencyError, ErrorCode, Result};
 use crate::pipeline::authorize;
 use crate::plugin::Plugin;
-use crate::plugin::api::Observation;
 use crate::repo;
-use crate::status::{self, AgentExit, Signals, Status, StatusFile};
-use crate::store::WorktreePaths;
+use crate::status::{self, AgentExit, ScreenSignal, Signals, Status, StatusFile};
+use crate::store::confined::Confined;
 use crate::store::meta::RunMeta;
 use crate::store::repo_record;
-use crate::store::runs::{self, RunEntry};
-use crate::store::worktree::STATUS_TEMPLATE_SUMMARY;
-use crate::tmux::{self, PaneInfo};
+use crate::store::runs::{self, Resolve, RunEntry};
+use crate::store::worktree::{STATUS_TEMPLATE_SUMMARY, WorktreePaths};
+use crate::tmux::{self, PaneInfo, Server};
 
 /// Which runs a listing covers.
 #[derive(Debug, Clone, PartialEq)]
@@ -42,6 +42,18 @@ pub enum Scope {
 pub struct RunView {
     pub entry: RunEntry,
     pub status: Option<Status>,
+}
+
+/// What a command means to do with the run a `<ref>` names; decides how far resolution looks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Purpose {
+    /// `show`, `path`, `logs`: any repository's run by name, id or prefix.
+    Read,
+    /// Commands that change a run: in the current repository by name, id or prefix; another
+    /// repository's run only by its full run id.
+    Act,
+    /// `restore`: like `Act`, and archived runs resolve by name (the newest of that name).
+    Restore,
 }
 
 /// The scope for a listing: the current repository, or all when asked or outside any repo.
@@ -68,20 +80,36 @@ pub fn list(env: &Env, scope: &Scope, include_archived: bool) -> Result<Vec<RunV
         .into_iter()
         .filter(|e| include_archived || !e.meta.as_ref().is_ok_and(|m| m.is_archived()))
         .collect();
-    let panes = live_panes(&entries);
-    let mut classifier = Classifier::new(env, &entries, &panes);
-    Ok(entries.into_iter().map(|entry| view(env, entry, &panes, &mut classifier)).collect())
+    Ok(views(env, entries))
 }
 
-/// Resolve `<ref>`: within the current repository first, then across all repositories.
-pub fn find(env: &Env, reference: &str) -> Result<RunEntry> {
+/// Status for each entry, reading live signals once for all of them.
+pub fn views(env: &Env, entries: Vec<RunEntry>) -> Vec<RunView> {
+    let live = LivePanes::read(&entries);
+    let mut classifier = Classifier::new(env, &entries, &live);
+    entries.into_iter().map(|entry| view(env, entry, &live, &mut classifier)).collect()
+}
+
+/// Resolve `<ref>` for `purpose` (see [`Purpose`]).
+pub fn find(env: &Env, reference: &str, purpose: Purpose) -> Result<RunEntry> {
     let local = scope(env, false)?;
+    let how = if purpose == Purpose::Restore { Resolve::ArchivedNamesToo } else { Resolve::LiveNames };
     let candidates = entries(env, &local);
-    match runs::resolve(&candidates, reference) {
+    match runs::resolve(&candidates, reference, how) {
         Ok(entry) => Ok(entry.clone()),
         Err(err) if err.code == ErrorCode::RunNotFound && local != Scope::AllRepos => {
             let all = runs::scan_all(&env.store);
-            runs::resolve(&all, reference).cloned()
+            match purpose {
+                Purpose::Read => runs::resolve(&all, reference, how).cloned(),
+                // Acting on another repository's run takes its full id: a name or a prefix
+                // typed in one repository must never act on a run of another.
+                Purpose::Act | Purpose::Restore => match all.iter().find(|e| e.run_id == reference.trim()) {
+                    Some(entry) => Ok(entry.clone()),
+                    None => Err(err.with_hint(
+                        "agency ls --all   # runs of this repository; another repository's run takes its full run id",
+                    )),
+                },
+            }
         }
         Err(err) => Err(err),
     }
@@ -89,64 +117,68 @@ pub fn find(env: &Env, reference: &str) -> Result<RunEntry> {
 
 /// One run with its status.
 pub fn show(env: &Env, reference: &str) -> Result<RunView> {
-    let entry = find(env, reference)?;
-    let panes = live_panes(std::slice::from_ref(&entry));
-    let mut classifier = Classifier::new(env, std::slice::from_ref(&entry), &panes);
-    Ok(view(env, entry, &panes, &mut classifier))
+    let entry = find(env, reference, Purpose::Read)?;
+    Ok(views(env, vec![entry]).remove(0))
 }
 
-/// Session name → pane facts, from one `tmux list-panes -a` (skipped when no run has a session).
-fn live_panes(entries: &[RunEntry]) -> HashMap<String, PaneInfo> {
-    let any_session =
-        entries.iter().any(|e| e.meta.as_ref().is_ok_and(|m| m.tmux_session_name.is_some() && !m.is_archived()));
-    if !any_session {
-        return HashMap::new();
+/// Live panes of every tmux server the runs' sessions are on: one `list-panes` per server.
+struct LivePanes {
+    panes: HashMap<(Server, String), PaneInfo>,
+    /// Servers tmux could not be asked about (tmux missing, a timeout), with why.
+    errors: HashMap<Server, String>,
+}
+
+impl LivePanes {
+    fn read(entries: &[RunEntry]) -> LivePanes {
+        let mut live = LivePanes { panes: HashMap::new(), errors: HashMap::new() };
+        let mut servers: Vec<Server> = entries
+            .iter()
+            .filter_map(|e| e.meta.as_ref().ok().filter(|m| m.tmux_session_name.is_some() && !m.is_archived()))
+            .map(RunMeta::tmux_server)
+            .collect();
+        servers.sort_by_key(|s| format!("{s:?}"));
+        servers.dedup();
+        for server in servers {
+            match tmux::list_panes(&server) {
+                Ok(panes) => live.panes.extend(panes.into_iter().map(|p| ((server.clone(), p.session.clone()), p))),
+                Err(e) => {
+                    live.errors.insert(server, e.message);
+                }
+            }
+        }
+        live
     }
-    // No tmux (or no server) means no live sessions, not a failed listing.
-    tmux::list_panes().unwrap_or_default().into_iter().map(|p| (p.session.clone(), p)).collect()
+
+    fn pane(&self, meta: &RunMeta) -> Option<&PaneInfo> {
+        self.panes.get(&(meta.tmux_server(), meta.tmux_session_name.clone()?))
+    }
 }
 
-fn view(env: &Env, entry: RunEntry, panes: &HashMap<String, PaneInfo>, classifier: &mut Classifier) -> RunView {
+fn view(env: &Env, entry: RunEntry, live: &LivePanes, classifier: &mut Classifier) -> RunView {
     let status =
-        entry.meta.as_ref().ok().map(|meta| status::derive(meta, &signals(env, &entry, meta, panes, classifier)));
+        entry.meta.as_ref().ok().map(|meta| status::derive(meta, &signals(env, &entry, meta, live, classifier)));
     RunView { entry, status }
 }
 
-fn signals(
-    env: &Env,
-    entry: &RunEntry,
-    meta: &RunMeta,
-    panes: &HashMap<String, PaneInfo>,
-    classifier: &mut Classifier,
-) -> Signals {
+fn signals(env: &Env, entry: &RunEntry, meta: &RunMeta, live: &LivePanes, classifier: &mut Classifier) -> Signals {
     let worktree = Path::new(&meta.worktree_path);
-    let pane = meta.tmux_session_name.as_ref().and_then(|s| panes.get(s));
+    let pane = live.pane(meta);
     let mut signals = Signals::new(now());
     signals.stall_after = env.user.stall_after;
     signals.worktree_exists = worktree.is_dir();
     signals.session_alive = pane.is_some();
+    signals.tmux_error = live.errors.get(&meta.tmux_server()).cloned();
     signals.pane_activity = pane.and_then(|p| p.activity).and_then(|t| OffsetDateTime::from_unix_timestamp(t).ok());
     signals.exit = read_exit(&entry.paths.runner_exit);
     signals.status_file = read_status_file(worktree);
-    if let Some(pane) = pane {
-        signals.screen = classifier.classify(meta, &pane.session);
+    signals.hook = status::read_hook(&entry.paths.hook);
+    if pane.is_some() && signals.exit.is_none() {
+        signals.screen = classifier.classify(meta, &entry.paths);
     }
     signals
 }
 
-/// Sessions whose screen is worth reading: live, not archived, agent not exited.
-fn sessions_to_read(entries: &[RunEntry], panes: &HashMap<String, PaneInfo>) -> Vec<String> {
-    entries
-        .iter()
-        .filter_map(|e| {
-            let meta = e.meta.as_ref().ok().filter(|m| !m.is_archived())?;
-            let session = meta.tmux_session_name.as_ref().filter(|s| panes.contains_key(*s))?;
-            (!e.paths.runner_exit.exists()).then(|| session.clone())
-        })
-        .collect()
-}
-
-/// `runner_exit.json` as written by the launch wrapper.
+/// `runner_exit.json` as the pane process writes it.
 pub fn read_exit(path: &Path) -> Option<AgentExit> {
     let value: serde_json::Value = crate::store::read_json(path)?;
     let time = |k: &str| value.get(k).and_then(|v| v.as_str()).and_then(parse_rfc3339);
@@ -158,38 +190,62 @@ pub fn read_exit(path: &Path) -> Option<AgentExit> {
     })
 }
 
+/// Largest status file agency reads.
+const STATUS_FILE_LIMIT: u64 = 256 << 10;
+
+/// The agent's status file, read without following a symlink the agent may have planted.
 fn read_status_file(worktree: &Path) -> StatusFile {
-    match std::fs::read_to_string(WorktreePaths::new(worktree).status_file()) {
-        Ok(text) => status::parse_status_file(&text, STATUS_TEMPLATE_SUMMARY),
-        Err(_) => StatusFile::Absent,
+    let read = Confined::open(worktree).and_then(|dir| dir.read_capped(WorktreePaths::STATUS_FILE, STATUS_FILE_LIMIT));
+    match read {
+        Ok(Some(bytes)) => status::parse_status_file(&String::from_utf8_lossy(&bytes), STATUS_TEMPLATE_SUMMARY),
+        Ok(None) => StatusFile::Absent,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => StatusFile::Absent,
+        Err(e) => StatusFile::Invalid(format!("cannot be read safely: {e}")),
     }
 }
 
-/// Runner plugins loaded once per process for `classify` (no grants needed: the call gets no
-/// filesystem and no exec). Failures degrade to "no screen signal", never a failed listing.
+/// Runner plugins loaded once per process for `classify` (no grants are used by the call:
+/// no filesystem, no exec). Bytes nobody granted are never run; a failing plugin is reported
+/// in the run's status, never a failed listing.
 struct Classifier<'a> {
     env: &'a Env,
     /// Per (repo id, plugin id): pins live in each run's own `agency.json`, so a listing across
     /// repositories must not resolve one repository's runner with another's pins.
-    plugins: HashMap<(String, String), Option<Rc<Plugin>>>,
+    plugins: HashMap<(String, String), std::result::Result<Rc<Plugin>, ScreenSignal>>,
     /// Each repository's root and `agency.json`, read once (no git call) from its repo record.
     projects: HashMap<String, Option<(PathBuf, AgencyJson)>>,
-    /// Pane text per session, captured with one tmux call up front.
-    screens: HashMap<String, String>,
+    /// Pane text per (server, session), captured with one tmux call per server up front.
+    screens: HashMap<(Server, String), String>,
 }
 
 impl<'a> Classifier<'a> {
-    fn new(env: &'a Env, entries: &[RunEntry], panes: &HashMap<String, PaneInfo>) -> Self {
-        let sessions = sessions_to_read(entries, panes);
-        let screens = match tmux::capture_panes(&sessions) {
-            Ok(screens) => sessions.into_iter().zip(screens).collect(),
-            // A session that vanished mid-batch fails the batch: read the rest one by one.
-            Err(_) => sessions.into_iter().filter_map(|s| tmux::capture_pane(&s, 0).ok().map(|t| (s, t))).collect(),
-        };
+    fn new(env: &'a Env, entries: &[RunEntry], live: &LivePanes) -> Self {
+        let mut by_server: HashMap<Server, Vec<String>> = HashMap::new();
+        for entry in entries {
+            let Some(meta) = entry.meta.as_ref().ok().filter(|m| !m.is_archived()) else { continue };
+            if live.pane(meta).is_some() && !entry.paths.runner_exit.exists() {
+                let session = meta.tmux_session_name.clone().unwrap_or_default();
+                by_server.entry(meta.tmux_server()).or_default().push(session);
+            }
+        }
+        let mut screens = HashMap::new();
+        for (server, sessions) in by_server {
+            match tmux::capture_panes(&server, &sessions) {
+                Ok(texts) => screens.extend(sessions.into_iter().map(|s| (server.clone(), s)).zip(texts)),
+                // A session that vanished mid-batch fails the batch: read the rest one by one.
+                Err(_) => {
+                    for session in sessions {
+                        if let Ok(text) = tmux::capture_pane(&server, &session, 0) {
+                            screens.insert((server.clone(), session), text);
+                        }
+                    }
+                }
+            }
+        }
         Classifier { env, plugins: HashMap::new(), projects: HashMap::new(), screens }
     }
 
-    fn plugin(&mut self, meta: &RunMeta) -> Option<Rc<Plugin>> {
+    fn plugin(&mut self, meta: &RunMeta) -> std::result::Result<Rc<Plugin>, ScreenSignal> {
         let env = self.env;
         let project = self
             .projects
@@ -204,40 +260,47 @@ impl<'a> Classifier<'a> {
             meta.plugins.get("runner").and_then(|p| p.get("id")).and_then(|v| v.as_str()).map(str::to_string);
         let id = match recorded {
             Some(id) => id,
-            None => authorize::runner_plugin_id(env, &meta.runner, project).ok()?.0,
+            None => {
+                authorize::runner_plugin_id(env, &meta.runner, project)
+                    .map_err(|e| ScreenSignal::Failed { plugin: meta.runner.clone(), error: e.to_string() })?
+                    .0
+            }
         };
         self.plugins
             .entry((meta.repo_id.clone(), id))
-            .or_insert_with_key(|(_, id)| env.plugins().find(id, project).ok())
+            .or_insert_with_key(|(_, id)| match env.plugins().find_granted(id, project, &env.dirs.config) {
+                Ok(Some(plugin)) => Ok(plugin),
+                Ok(None) => Err(ScreenSignal::NotGranted { plugin: id.clone() }),
+                Err(e) => Err(ScreenSignal::Failed { plugin: id.clone(), error: e.to_string() }),
+            })
             .clone()
     }
 
-    fn classify(&mut self, meta: &RunMeta, session: &str) -> Option<(String, Observation)> {
-        let screen = self.screens.get(session)?.clone();
-        let plugin = self.plugin(meta)?;
-        let observation = self.env.plugins().classify(&plugin, &screen).ok()?;
-        Some((plugin.info.id.clone(), observation))
+    fn classify(&mut self, meta: &RunMeta, paths: &crate::store::RunPaths) -> Option<ScreenSignal> {
+        let key = (meta.tmux_server(), meta.tmux_session_name.clone()?);
+        let screen = self.screens.get(&key)?.clone();
+        let plugin = match self.plugin(meta) {
+            Ok(plugin) => plugin,
+            Err(signal) => return Some(signal),
+        };
+        let id = plugin.info.id.clone();
+        Some(match self.env.plugins().classify(&plugin, &screen, Some(&paths.log("plugin"))) {
+            Ok(observation) => ScreenSignal::Read { plugin: id, observation },
+            Err(e) => ScreenSignal::Failed { plugin: id, error: e.to_string() },
+        })
     }
 }
 
-/// Save the pane's scrollback (plain text) to `transcript.txt`, keeping the previous one as
-/// `transcript.1.txt`. Returns the path.
-pub fn capture_transcript(env: &Env, reference: &str) -> Result<std::path::PathBuf> {
-    let run = open_live(env, reference)?;
+/// The pane text exactly as `classify` receives it (no scrollback; what `ls` reads).
+pub fn screen_as_classified(env: &Env, reference: &str) -> Result<String> {
+    let run = open_live(env, reference, Purpose::Read)?;
     if !run.session_alive()? {
-        return Err(crate::error::AgencyError::new(
-            ErrorCode::SessionNotFound,
-            format!("run `{}` has no live session to capture", run.meta.name),
-        )
-        .with_hint(format!("agency resume {}", run.meta.name)));
+        return Err(no_live_session(&run.meta.name));
     }
-    let text = tmux::capture_pane(&run.session(), 100_000)?;
-    let path = run.entry.paths.transcript.clone();
-    if path.exists() {
-        let _ = std::fs::rename(&path, path.with_file_name("transcript.1.txt"));
-    }
-    crate::store::atomic::write_atomic(&path, text.as_bytes())
-        .map_err(|e| crate::error::AgencyError::io(ErrorCode::StoreWriteFailed, "cannot write transcript", &path, e))?;
-    run.record(env).event("transcript_captured", serde_json::json!({ "bytes": text.len() }))?;
-    Ok(path)
+    tmux::capture_pane(&run.server(), &run.session(), 0)
+}
+
+pub fn no_live_session(name: &str) -> AgencyError {
+    AgencyError::new(ErrorCode::SessionNotFound, format!("run `{name}` has no live tmux session"))
+        .with_hint(format!("agency resume {name}   # starts the agent again"))
 }

@@ -78,8 +78,16 @@ pub fn locate(cwd: &Path, store: &Store) -> Result<Option<Located>> {
     Ok(Some(Located { repo: Repo::identify(&top)?, run_id: None }))
 }
 
-/// The error for commands that need a repository but were started outside one.
+/// The error for commands that need a repository but were started outside one (or in a
+/// bare one, which has no working tree to branch from).
 pub fn no_repo_error(cwd: &Path) -> AgencyError {
+    if git::is_bare(cwd) {
+        return AgencyError::new(
+            ErrorCode::NoRepo,
+            format!("{} is a bare repository: agency needs a checkout with a working tree", cwd.display()),
+        )
+        .with_hint("git clone <this bare repository> <dir> && cd <dir>   # then run agency there");
+    }
     AgencyError::new(ErrorCode::NoRepo, format!("not inside a git repository: {}", cwd.display()))
         .with_hint("cd into your repository (or pass -C <repo>), or create one with `git init`")
 }

@@ -5,22 +5,28 @@
 //! callers gather the signals (one `tmux list-panes` for all runs) and pass them in.
 //!
 //! Activity precedence (documented in docs/status.md, tested below):
-//! 1. the screen shows the agent waiting for input (a prompt is live truth, never stale);
-//! 2. a fresh status file reporting `needs_input`, `blocked` or `ready_for_review`
+//! 1. the screen shows the agent waiting for input (a dialog is live truth, never stale);
+//! 2. the screen shows the agent stopped on an error (API 0.2 `error`);
+//! 3. the agent's hooks (`agency hook`, `decided_by: hook`): needs input, error, idle, and
+//!    working while fresh;
+//! 4. a fresh status file reporting `needs_input`, `blocked` or `ready_for_review`
 //!    (`ready_for_review` never goes stale);
-//! 3. the screen shows the agent working;
-//! 4. a fresh status file reporting `working`;
-//! 5. the screen shows the agent idle at its prompt;
-//! 6. a status file older than `stall_after` while the pane has been quiet as long: stalled;
-//! 7. otherwise: running, no signal.
+//! 5. the screen shows the agent working;
+//! 6. a fresh status file reporting `working`;
+//! 7. the screen shows the agent starting (API 0.2), then idle at its prompt;
+//! 8. a report older than `stall_after` while the pane has been quiet as long: stalled;
+//! 9. otherwise: running, with why there is no signal (the runner plugin failed to read the
+//!    screen, is not granted, or recognised nothing).
 //!
-//! The status file the scaffold writes is a template and counts as no report at all.
+//! The status file the scaffold writes is a template and counts as no report at all. When tmux
+//! cannot be asked (not installed, a timeout), live runs say so instead of "session gone".
 
 use serde::Serialize;
 use time::OffsetDateTime;
 
 use crate::clock::{parse_rfc3339, rfc3339};
 use crate::plugin::api::{Activity as ScreenActivity, Observation};
+use crate::safe_text;
 use crate::store::meta::RunMeta;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -53,13 +59,74 @@ pub enum Runtime {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Activity {
+    Starting,
     Working,
     NeedsInput,
     Blocked,
     ReadyForReview,
+    Error,
     Idle,
     Stalled,
     Unknown,
+}
+
+/// How much a status needs the user, for colour and highlighting (typed, so a renamed label
+/// can never silently change it).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Tone {
+    /// Something is wrong: failed, error, missing, gone.
+    Problem,
+    /// The agent waits for the user, or the run needs a decision.
+    NeedsYou,
+    /// Finished work to look at.
+    Done,
+    /// Working or about to.
+    Active,
+    /// Archived, merged, abandoned.
+    Quiet,
+}
+
+/// The runner plugin's reading of the screen, or why there is none.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ScreenSignal {
+    Read {
+        plugin: String,
+        observation: Observation,
+    },
+    /// The plugin failed (trap, timeout, …): its error goes into the reason.
+    Failed {
+        plugin: String,
+        error: String,
+    },
+    /// The plugin's bytes are not granted, so status never runs them.
+    NotGranted {
+        plugin: String,
+    },
+}
+
+/// What the agent's hooks last reported (`agency hook`, in the run dir's `hook.json`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct HookReport {
+    pub activity: Activity,
+    /// The agent's event name (`PreToolUse`, `Stop`, `agent-turn-complete`).
+    pub event: String,
+    pub detail: String,
+    pub at: OffsetDateTime,
+}
+
+/// Read `hook.json` (`{"schema_version":"1.0","activity":…,"event":…,"detail":…,"at":…}`).
+pub fn read_hook(path: &std::path::Path) -> Option<HookReport> {
+    let value: serde_json::Value = crate::store::read_json(path)?;
+    let get = |k: &str| value.get(k).and_then(|v| v.as_str()).unwrap_or_default().to_string();
+    let activity = match get("activity").as_str() {
+        "working" => Activity::Working,
+        "needs_input" => Activity::NeedsInput,
+        "idle" => Activity::Idle,
+        "error" => Activity::Error,
+        _ => return None,
+    };
+    Some(HookReport { activity, event: get("event"), detail: get("detail"), at: parse_rfc3339(&get("at"))? })
 }
 
 /// What the agent wrote in `.agency/state/runner_status.json`.
@@ -102,8 +169,12 @@ pub struct Signals {
     pub pane_activity: Option<OffsetDateTime>,
     pub exit: Option<AgentExit>,
     pub status_file: StatusFile,
-    /// The runner plugin's reading of the screen, with the plugin id.
-    pub screen: Option<(String, Observation)>,
+    /// The runner plugin's reading of the screen, or why there is none.
+    pub screen: Option<ScreenSignal>,
+    /// What the agent's hooks last reported.
+    pub hook: Option<HookReport>,
+    /// Why tmux could not be asked about the run's server, if it could not.
+    pub tmux_error: Option<String>,
     pub stall_after: std::time::Duration,
 }
 
@@ -117,6 +188,8 @@ impl Signals {
             exit: None,
             status_file: StatusFile::Absent,
             screen: None,
+            hook: None,
+            tmux_error: None,
             stall_after: crate::config::user::DEFAULT_STALL_AFTER,
         }
     }
@@ -127,8 +200,9 @@ impl Signals {
 pub struct Status {
     pub label: String,
     pub reason: String,
-    /// `record`, `tmux`, `runner_exit`, `status_file`, `screen:<plugin>`.
+    /// `record`, `tmux`, `runner_exit`, `hook`, `status_file`, `screen:<plugin>`.
     pub decided_by: String,
+    pub tone: Tone,
     pub outcome: Outcome,
     pub presence: Presence,
     pub runtime: Runtime,
@@ -138,10 +212,43 @@ pub struct Status {
     pub failed_step: Option<String>,
     /// A problem with the status file (reported, not trusted).
     pub status_file_error: Option<String>,
+    /// How the agent process ended, once it has (exit code, time limit, duration).
+    pub agent_exit: Option<ExitFacts>,
+    /// The line of screen text (or hook detail) that decided the activity, if any.
+    pub evidence: Option<String>,
+}
+
+/// How the agent ended, as `show --json` reports it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ExitFacts {
+    pub exit_code: i32,
+    pub timed_out: bool,
+    pub duration_ms: Option<u64>,
 }
 
 fn hhmm(t: OffsetDateTime) -> String {
     format!("{:02}:{:02}", t.hour(), t.minute())
+}
+
+/// One decision: the label shown, why, which signal decided, and how urgent it is.
+struct Verdict {
+    label: String,
+    reason: String,
+    by: String,
+    tone: Tone,
+    activity: Option<Activity>,
+    evidence: Option<String>,
+}
+
+impl Verdict {
+    fn new(label: &str, reason: String, by: &str, tone: Tone) -> Self {
+        Verdict { label: label.into(), reason, by: by.into(), tone, activity: None, evidence: None }
+    }
+
+    fn activity(mut self, activity: Activity) -> Self {
+        self.activity = Some(activity);
+        self
+    }
 }
 
 pub fn derive(meta: &RunMeta, signals: &Signals) -> Status {
@@ -178,83 +285,49 @@ pub fn derive(meta: &RunMeta, signals: &Signals) -> Status {
         flag_list.push("abandoned".into());
     }
     let status_file_error = match &signals.status_file {
-        StatusFile::Invalid(e) => Some(e.clone()),
+        StatusFile::Invalid(e) => Some(safe_text::one_line(e, 200)),
         _ => None,
     };
+    let agent_exit = signals.exit.as_ref().map(|exit| ExitFacts {
+        exit_code: exit.code,
+        timed_out: exit.timed_out,
+        duration_ms: exit.started_at.zip(exit.ended_at).map(|(s, e)| (e - s).whole_milliseconds().max(0) as u64),
+    });
     let headless = meta.launch.as_ref().is_some_and(|l| l.mode == "headless");
+    let verdict = match (outcome, presence) {
+        (Outcome::Merged, _) => Verdict::new(
+            "merged",
+            format!("merged at {}", archive.merged_at.clone().unwrap_or_default()),
+            "record",
+            Tone::Quiet,
+        ),
+        (Outcome::Abandoned, Presence::Archived) => {
+            Verdict::new("abandoned", "cleaned without merging; its work is saved".into(), "record", Tone::Quiet)
+        }
+        (_, Presence::Archived) => Verdict::new(
+            "archived",
+            format!("archived at {}", archive.archived_at.clone().unwrap_or_default()),
+            "record",
+            Tone::Quiet,
+        ),
+        _ => live(meta, signals, runtime, presence, headless),
+    };
     let mut status = Status {
-        label: String::new(),
-        reason: String::new(),
-        decided_by: "record".into(),
+        label: verdict.label,
+        reason: safe_text::one_line(&verdict.reason, 300),
+        decided_by: verdict.by,
+        tone: verdict.tone,
         outcome,
         presence,
         runtime,
-        activity: None,
+        activity: verdict.activity,
         flags: flag_list,
         last_step: pipeline.last_step.clone(),
         failed_step: pipeline.failed_step.clone(),
         status_file_error,
+        agent_exit,
+        evidence: verdict.evidence,
     };
-    let (label, reason, by): (String, String, String) = match (outcome, presence) {
-        (Outcome::Merged, _) => {
-            ("merged".into(), format!("merged at {}", archive.merged_at.unwrap_or_default()), "record".into())
-        }
-        (Outcome::Abandoned, Presence::Archived) => {
-            ("abandoned".into(), "cleaned without merging; its work is saved".into(), "record".into())
-        }
-        (_, Presence::Archived) => {
-            ("archived".into(), format!("archived at {}", archive.archived_at.unwrap_or_default()), "record".into())
-        }
-        _ => match (&pipeline.failed_step, presence, runtime, &signals.exit) {
-            (Some(step), _, Runtime::NotStarted, _) => (
-                format!("failed: {step}"),
-                format!(
-                    "{} {}",
-                    pipeline.error_code.clone().unwrap_or_default(),
-                    pipeline.error_message.clone().unwrap_or_default()
-                )
-                .trim()
-                .to_string(),
-                "record".into(),
-            ),
-            (_, Presence::WorktreeMissing, _, _) => (
-                "worktree missing".into(),
-                format!("{} does not exist; see agency repair", meta.worktree_path),
-                "record".into(),
-            ),
-            (_, _, Runtime::NotStarted, _) => (
-                "created, not started".into(),
-                format!(
-                    "the pipeline stopped after `{}`; no agent session was started",
-                    pipeline.last_step.unwrap_or_else(|| "run_dir".into())
-                ),
-                "record".into(),
-            ),
-            (_, _, _, Some(exit)) if headless => headless_result(exit),
-            (_, _, Runtime::SessionGone, _) => (
-                "session gone".into(),
-                format!("the tmux session ended (reboot or kill); agency resume {}", meta.name),
-                "tmux".into(),
-            ),
-            (_, _, Runtime::AgentExited, Some(exit)) => (
-                "agent exited".into(),
-                format!(
-                    "the agent exited with status {}{}; the pane has a shell",
-                    exit.code,
-                    exit.ended_at.map(|t| format!(" at {}", hhmm(t))).unwrap_or_default()
-                ),
-                "runner_exit".into(),
-            ),
-            _ => {
-                let (activity, label, reason, by) = activity(signals);
-                status.activity = Some(activity);
-                (label, reason, by)
-            }
-        },
-    };
-    status.label = label;
-    status.reason = reason;
-    status.decided_by = by;
     if let Some(error) = &status.status_file_error {
         status.reason.push_str(&format!(" (status file ignored: {error})"));
     }
@@ -264,82 +337,160 @@ pub fn derive(meta: &RunMeta, signals: &Signals) -> Status {
     {
         status.reason.push_str(&format!(
             " [needs attention: {}]",
-            flags.needs_attention_reason.unwrap_or_else(|| "unknown".into())
+            safe_text::one_line(flags.needs_attention_reason.as_deref().unwrap_or("unknown"), 60)
         ));
+        if status.tone == Tone::Active {
+            status.tone = Tone::NeedsYou;
+        }
     }
     status
 }
 
-fn headless_result(exit: &AgentExit) -> (String, String, String) {
+/// A run that is not archived: its pipeline, its session, then what the agent is doing.
+fn live(meta: &RunMeta, signals: &Signals, runtime: Runtime, presence: Presence, headless: bool) -> Verdict {
+    let pipeline = meta.pipeline.clone().unwrap_or_default();
+    if let (Some(step), Runtime::NotStarted) = (&pipeline.failed_step, runtime) {
+        let reason = format!(
+            "{} {}",
+            pipeline.error_code.clone().unwrap_or_default(),
+            pipeline.error_message.clone().unwrap_or_default()
+        );
+        return Verdict::new(&format!("failed: {step}"), reason.trim().to_string(), "record", Tone::Problem);
+    }
+    if presence == Presence::WorktreeMissing {
+        let reason = format!("{} does not exist; see agency repair", meta.worktree_path);
+        return Verdict::new("worktree missing", reason, "record", Tone::Problem);
+    }
+    if runtime == Runtime::NotStarted {
+        let reason = format!(
+            "the pipeline stopped after `{}`; no agent session was started (agency resume {} starts it)",
+            pipeline.last_step.unwrap_or_else(|| "run_dir".into()),
+            meta.name
+        );
+        return Verdict::new("created, not started", reason, "record", Tone::NeedsYou);
+    }
+    if let (Some(exit), true) = (&signals.exit, headless) {
+        return headless_result(exit);
+    }
+    if let Some(error) = &signals.tmux_error {
+        let reason = format!("cannot ask tmux about the session: {error}");
+        return Verdict::new("tmux unavailable", reason, "tmux", Tone::Problem);
+    }
+    match (runtime, &signals.exit) {
+        (Runtime::SessionGone, _) => Verdict::new(
+            "session gone",
+            format!("the tmux session ended (reboot or kill); agency resume {}", meta.name),
+            "tmux",
+            Tone::Problem,
+        ),
+        (Runtime::AgentExited, Some(exit)) => Verdict::new(
+            "agent exited",
+            format!(
+                "the agent exited with status {}{}; the pane has a shell (agency resume {} starts it again)",
+                exit.code,
+                exit.ended_at.map(|t| format!(" at {}", hhmm(t))).unwrap_or_default(),
+                meta.name
+            ),
+            "runner_exit",
+            Tone::NeedsYou,
+        ),
+        _ => activity(signals),
+    }
+}
+
+fn headless_result(exit: &AgentExit) -> Verdict {
     let took = match (exit.started_at, exit.ended_at) {
         (Some(s), Some(e)) => format!(" after {}", crate::clock::format_duration((e - s).unsigned_abs())),
         _ => String::new(),
     };
     match (exit.timed_out, exit.code) {
-        (true, _) => ("failed".into(), format!("headless run timed out{took}"), "runner_exit".into()),
-        (false, 0) => ("done".into(), format!("headless run finished with status 0{took}"), "runner_exit".into()),
-        (false, code) => {
-            ("failed".into(), format!("headless run exited with status {code}{took}"), "runner_exit".into())
+        (true, _) => Verdict::new("failed", format!("headless run timed out{took}"), "runner_exit", Tone::Problem),
+        (false, 0) => {
+            Verdict::new("done", format!("headless run finished with status 0{took}"), "runner_exit", Tone::Done)
         }
+        (false, code) => Verdict::new(
+            "failed",
+            format!("headless run exited with status {code}{took}"),
+            "runner_exit",
+            Tone::Problem,
+        ),
     }
 }
 
 /// The activity of a live agent, by the precedence in the module documentation.
-fn activity(s: &Signals) -> (Activity, String, String, String) {
+fn activity(s: &Signals) -> Verdict {
     let fresh = |t: OffsetDateTime| (s.now - t).unsigned_abs() < s.stall_after;
     let report = match &s.status_file {
         StatusFile::Report(r) => Some(r),
         _ => None,
     };
-    let screen = s.screen.as_ref();
-    let screen_says = |activity: ScreenActivity| screen.filter(|(_, o)| o.activity == activity);
-    let from_screen = |(plugin, o): &(String, Observation), label: &str, activity: Activity| {
-        let evidence = o.evidence.as_ref().map(|e| format!(": '{e}'")).unwrap_or_default();
-        (
-            activity,
-            label.to_string(),
-            format!("{plugin} runner saw {} at {}{evidence}", o.reason, hhmm(s.now)),
-            format!("screen:{plugin}"),
-        )
+    let observed = match &s.screen {
+        Some(ScreenSignal::Read { plugin, observation }) => Some((plugin.as_str(), observation)),
+        _ => None,
     };
-    let from_report = |r: &StatusReport, label: &str, activity: Activity, detail: String| {
-        (
-            activity,
-            label.to_string(),
-            format!("agent reported at {}: {detail}", hhmm(r.updated_at)),
-            "status_file".to_string(),
+    let screen_says = |activity: ScreenActivity| observed.filter(|(_, o)| o.activity == activity);
+    let from_screen = |(plugin, o): (&str, &Observation), label: &str, activity: Activity, tone: Tone| {
+        let evidence = o.evidence.as_ref().map(|e| format!(": '{}'", safe_text::one_line(e, 120))).unwrap_or_default();
+        let mut verdict = Verdict::new(
+            label,
+            format!("{plugin} runner saw {} at {}{evidence}", o.reason, hhmm(s.now)),
+            &format!("screen:{plugin}"),
+            tone,
         )
+        .activity(activity);
+        verdict.evidence = o.evidence.clone();
+        verdict
+    };
+    let from_report = |r: &StatusReport, label: &str, activity: Activity, tone: Tone, detail: String| {
+        Verdict::new(label, format!("agent reported at {}: {detail}", hhmm(r.updated_at)), "status_file", tone)
+            .activity(activity)
     };
     if let Some(found) = screen_says(ScreenActivity::NeedsInput) {
-        return from_screen(found, "needs input", Activity::NeedsInput);
+        return from_screen(found, "needs input", Activity::NeedsInput, Tone::NeedsYou);
+    }
+    if let Some(found) = screen_says(ScreenActivity::Error) {
+        return from_screen(found, "error", Activity::Error, Tone::Problem);
+    }
+    if let Some(hook) = s.hook.as_ref().filter(|h| h.activity != Activity::Working || fresh(h.at)) {
+        let (label, tone) = match hook.activity {
+            Activity::NeedsInput => ("needs input", Tone::NeedsYou),
+            Activity::Error => ("error", Tone::Problem),
+            Activity::Idle => ("idle", Tone::NeedsYou),
+            _ => ("working", Tone::Active),
+        };
+        let detail = if hook.detail.is_empty() { String::new() } else { format!(": {}", hook.detail) };
+        let mut verdict =
+            Verdict::new(label, format!("agent hook {} at {}{detail}", hook.event, hhmm(hook.at)), "hook", tone)
+                .activity(hook.activity);
+        verdict.evidence = (!hook.detail.is_empty()).then(|| hook.detail.clone());
+        return verdict;
     }
     if let Some(r) = report {
         match r.status.as_str() {
             "needs_input" if fresh(r.updated_at) => {
-                return from_report(r, "needs input", Activity::NeedsInput, r.questions.join(" / "));
+                return from_report(r, "needs input", Activity::NeedsInput, Tone::NeedsYou, r.questions.join(" / "));
             }
             "blocked" if fresh(r.updated_at) => {
-                return from_report(r, "blocked", Activity::Blocked, r.blockers.join(" / "));
+                return from_report(r, "blocked", Activity::Blocked, Tone::NeedsYou, r.blockers.join(" / "));
             }
             "ready_for_review" => {
-                return from_report(
-                    r,
-                    "ready for review",
-                    Activity::ReadyForReview,
-                    format!("{} — test: {}", r.summary, r.how_to_test.clone().unwrap_or_default()),
-                );
+                let detail = format!("{} — test: {}", r.summary, r.how_to_test.clone().unwrap_or_default());
+                return from_report(r, "ready for review", Activity::ReadyForReview, Tone::Done, detail);
             }
             _ => {}
         }
     }
     if let Some(found) = screen_says(ScreenActivity::Working) {
-        return from_screen(found, "working", Activity::Working);
+        return from_screen(found, "working", Activity::Working, Tone::Active);
     }
     if let Some(r) = report.filter(|r| r.status == "working" && fresh(r.updated_at)) {
-        return from_report(r, "working", Activity::Working, r.summary.clone());
+        return from_report(r, "working", Activity::Working, Tone::Active, r.summary.clone());
+    }
+    if let Some(found) = screen_says(ScreenActivity::Starting) {
+        return from_screen(found, "starting", Activity::Starting, Tone::Active);
     }
     if let Some(found) = screen_says(ScreenActivity::Idle) {
-        return from_screen(found, "idle", Activity::Idle);
+        return from_screen(found, "idle", Activity::Idle, Tone::NeedsYou);
     }
     let quiet = s.pane_activity.is_none_or(|t| !fresh(t));
     if let Some(r) = report.filter(|r| !fresh(r.updated_at) && quiet) {
@@ -348,13 +499,28 @@ fn activity(s: &Signals) -> (Activity, String, String, String) {
             rfc3339(r.updated_at),
             s.pane_activity.map(rfc3339).unwrap_or_else(|| "?".into())
         );
-        return (Activity::Stalled, "stalled".into(), reason, "status_file".into());
+        return Verdict::new("stalled", reason, "status_file", Tone::NeedsYou).activity(Activity::Stalled);
     }
-    let reason = match screen {
-        Some((plugin, o)) => format!("session alive; {plugin} runner: {}", o.reason),
-        None => "session alive; no status signal yet".into(),
+    let (reason, by) = match &s.screen {
+        Some(ScreenSignal::Read { plugin, observation }) => {
+            (format!("session alive; {plugin} runner: {}", observation.reason), format!("screen:{plugin}"))
+        }
+        Some(ScreenSignal::Failed { plugin, error }) => (
+            format!(
+                "session alive; runner plugin {plugin} failed to read the screen: {} (agency plugin test {plugin})",
+                safe_text::one_line(error, 200)
+            ),
+            format!("screen:{plugin}"),
+        ),
+        Some(ScreenSignal::NotGranted { plugin }) => (
+            format!(
+                "session alive; runner plugin {plugin} is not granted, so its screen is not read (agency plugin trust {plugin})"
+            ),
+            "tmux".into(),
+        ),
+        None => ("session alive; no status signal yet".into(), "tmux".into()),
     };
-    (Activity::Unknown, "running".into(), reason, if screen.is_some() { "screen".into() } else { "tmux".into() })
+    Verdict::new("running", reason, &by, Tone::Active).activity(Activity::Unknown)
 }
 
 /// Parse `runner_status.json` (the original system's contract, schema 1.0), rejecting what

@@ -12,11 +12,13 @@
 //! ```
 
 pub mod atomic;
+pub mod confined;
 pub mod dirs;
 pub mod events;
 pub mod lock;
 pub mod meta;
 pub mod names;
+pub mod ports;
 pub mod repo_record;
 pub mod runs;
 pub mod worktree;
@@ -40,8 +42,18 @@ pub struct RunPaths {
     pub logs: PathBuf,
     pub verify_record: PathBuf,
     pub transcript: PathBuf,
-    /// How the agent ended, written by the launch wrapper (`runner_exit.json`).
+    /// How the agent ended, written by the pane process (`runner_exit.json`).
     pub runner_exit: PathBuf,
+    /// The agent's pid while it runs (interactive runs), for signal-based interrupts.
+    pub agent_pid: PathBuf,
+    /// The per-run lock (one command on a run at a time).
+    pub lock: PathBuf,
+    /// Work saved when archiving that git cannot hold (nested repositories, as tarballs).
+    pub archive: PathBuf,
+    /// The latest agent-hook report (`agency hook`), if the agent has hooks.
+    pub hook: PathBuf,
+    /// The run's prompt (mode 0600), so `resume` can start a headless run again.
+    pub prompt: PathBuf,
 }
 
 impl RunPaths {
@@ -53,6 +65,11 @@ impl RunPaths {
             verify_record: dir.join("verify_record.json"),
             transcript: dir.join("transcript.txt"),
             runner_exit: dir.join("runner_exit.json"),
+            agent_pid: dir.join("agent.pid"),
+            lock: dir.join("lock"),
+            archive: dir.join("archive"),
+            hook: dir.join("hook.json"),
+            prompt: dir.join("prompt.txt"),
             dir,
         }
     }

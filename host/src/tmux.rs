@@ -1,8 +1,13 @@
-//! Typed tmux calls, all through `process::Cmd`. `AGENCY_TMUX_SOCKET` selects a private server
-//! (`tmux -L <name>`), which tests use for isolation. Sessions are addressed with tmux's exact
-//! match syntax (`=name`) so `agency_2026…-ab` never matches `agency_2026…-abcd`.
+//! Typed tmux calls, all through `process::Cmd`, always naming the server explicitly. A run
+//! records the socket of the server its session lives on (`meta.tmux_socket`) and every later
+//! command talks to exactly that server ([`Server::Socket`]); new sessions go to the server
+//! of `AGENCY_TMUX_SOCKET` (`tmux -L <name>`), else the tmux the user is inside, else tmux's
+//! default server. `$TMUX` is never inherited silently: a tmux that is missing is an error,
+//! never "session gone". Sessions are addressed with tmux's exact-match syntax (`=name`) so
+//! `agency_2026…-ab` never matches `agency_2026…-abcd`.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
 use std::time::Duration;
 
 use crate::error::{AgencyError, ErrorCode, Result};
@@ -13,20 +18,93 @@ pub fn session_name(run_id: &str) -> String {
     format!("agency_{run_id}")
 }
 
-/// A `tmux` command on the configured server.
-pub fn tmux() -> Cmd {
-    let mut cmd = Cmd::new("tmux").timeout(Duration::from_secs(15));
-    if let Some(socket) = std::env::var_os("AGENCY_TMUX_SOCKET").filter(|s| !s.is_empty()) {
-        cmd = cmd.arg("-L").arg(socket);
+/// The tmux server a command talks to.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum Server {
+    /// A server by socket path (what runs record).
+    Socket(PathBuf),
+    /// `AGENCY_TMUX_SOCKET` (`-L <name>`) when set, else tmux's default socket — never `$TMUX`.
+    Default,
+}
+
+impl Server {
+    /// The server a run's session is on: its recorded socket, else (runs recorded before
+    /// sockets were, or by the original agency) the default server.
+    pub fn of_run(socket: Option<&str>) -> Server {
+        match socket.filter(|s| !s.is_empty()) {
+            Some(path) => Server::Socket(PathBuf::from(path)),
+            None => Server::Default,
+        }
     }
-    cmd
+
+    /// Where a new session should go: `AGENCY_TMUX_SOCKET`, else the tmux server the user is
+    /// inside (so attaching can switch the client), else the default server.
+    pub fn for_new_session() -> Result<Server> {
+        if private_socket_name().is_some() {
+            return Ok(Server::Default);
+        }
+        let Some(socket) = inside_socket() else { return Ok(Server::Default) };
+        let server = Server::Socket(socket.clone());
+        if !server.alive()? {
+            return Err(AgencyError::new(
+                ErrorCode::TmuxFailed,
+                format!("$TMUX names the tmux server at {}, which does not answer", socket.display()),
+            )
+            .with_hint("unset TMUX   # or run agency from a live tmux session; then run again"));
+        }
+        Ok(server)
+    }
+
+    /// The socket argument for this server, as a user would type it.
+    pub fn flag(&self) -> String {
+        match (self, private_socket_name()) {
+            (Server::Socket(path), _) => format!("-S {}", crate::process::shell_quote(&path.display().to_string())),
+            (Server::Default, Some(name)) => format!("-L {}", crate::process::shell_quote(&name)),
+            (Server::Default, None) => String::new(),
+        }
+    }
+
+    /// Whether a server answers on this socket.
+    pub fn alive(&self) -> Result<bool> {
+        match self.cmd().args(["list-sessions", "-F", "#{session_name}"]).run() {
+            Ok(out) => Ok(out.success()),
+            Err(e) => Err(error("tmux list-sessions", e)),
+        }
+    }
+
+    /// A `tmux` command on this server (absolute tmux path, `$TMUX` removed).
+    pub fn cmd(&self) -> Cmd {
+        let cmd = Cmd::new(program()).timeout(Duration::from_secs(15)).env_remove("TMUX");
+        match (self, private_socket_name()) {
+            (Server::Socket(path), _) => cmd.arg("-S").arg(path),
+            (Server::Default, Some(name)) => cmd.arg("-L").arg(name),
+            (Server::Default, None) => cmd,
+        }
+    }
+}
+
+fn private_socket_name() -> Option<String> {
+    std::env::var("AGENCY_TMUX_SOCKET").ok().filter(|s| !s.is_empty())
+}
+
+/// The socket of the tmux server this process runs inside (`$TMUX` = `socket,pid,session`).
+fn inside_socket() -> Option<PathBuf> {
+    let value = std::env::var("TMUX").ok().filter(|v| !v.is_empty())?;
+    let socket = value.split(',').next()?;
+    Some(PathBuf::from(socket))
+}
+
+/// tmux by absolute path, resolved once from the caller's `PATH`.
+fn program() -> PathBuf {
+    static TMUX: OnceLock<PathBuf> = OnceLock::new();
+    TMUX.get_or_init(|| crate::plugin::checker::find_on_path("tmux").unwrap_or_else(|| PathBuf::from("tmux"))).clone()
 }
 
 fn exact(session: &str) -> String {
     format!("={session}")
 }
 
-/// First pane of the session's first window, exact session match.
+/// The session's active pane, exact session match.
 fn pane(session: &str) -> String {
     format!("={session}:")
 }
@@ -43,12 +121,15 @@ pub fn error(what: &str, err: ProcessError) -> AgencyError {
 }
 
 pub fn version() -> Result<String> {
-    let out = Cmd::new("tmux").arg("-V").run_ok().map_err(|e| error("tmux -V", e))?;
+    let out = Cmd::new(program()).arg("-V").run_ok().map_err(|e| error("tmux -V", e))?;
     Ok(out.stdout_str().trim().to_string())
 }
 
-pub fn has_session(session: &str) -> Result<bool> {
-    match tmux().args(["has-session", "-t", &exact(session)]).run() {
+/// Whether `session` exists on `server`. No server running means no session; a tmux that
+/// cannot be run is an error.
+pub fn has_session(server: &Server, session: &str) -> Result<bool> {
+    match server.cmd().args(["has-session", "-t", &exact(session)]).run() {
+        Ok(out) if out.timed_out => Err(AgencyError::new(ErrorCode::TmuxFailed, "tmux has-session timed out")),
         Ok(out) => Ok(out.success()),
         Err(e) => Err(error("check session", e)),
     }
@@ -62,19 +143,33 @@ pub struct NewSession<'a> {
     pub argv: &'a [String],
 }
 
-pub fn new_session(spec: &NewSession) -> Result<()> {
-    let mut cmd = tmux().args(["new-session", "-d", "-s", spec.name, "-x", "200", "-y", "50", "-c"]).arg(spec.cwd);
+/// Start a detached session; returns the socket path of the server it is on.
+pub fn new_session(server: &Server, spec: &NewSession) -> Result<PathBuf> {
+    let mut cmd = server
+        .cmd()
+        .args(["new-session", "-d", "-P", "-F", "#{socket_path}", "-s", spec.name, "-x", "200", "-y", "50", "-c"])
+        .arg(spec.cwd);
     for (key, value) in spec.env {
         cmd = cmd.arg("-e").arg(format!("{key}={value}"));
     }
-    cmd.arg("--").args(spec.argv).run_ok().map(|_| ()).map_err(|e| error("tmux new-session failed", e))
+    let out = cmd.arg("--").args(spec.argv).run_ok().map_err(|e| error("tmux new-session failed", e))?;
+    let socket = out.stdout_str().trim().to_string();
+    if socket.is_empty() {
+        return Err(AgencyError::new(ErrorCode::TmuxFailed, "tmux new-session did not report its server's socket"));
+    }
+    Ok(PathBuf::from(socket))
 }
 
-pub fn kill_session(session: &str) -> Result<()> {
-    tmux().args(["kill-session", "-t", &exact(session)]).run_ok().map(|_| ()).map_err(|e| error("tmux kill-session", e))
+pub fn kill_session(server: &Server, session: &str) -> Result<()> {
+    server
+        .cmd()
+        .args(["kill-session", "-t", &exact(session)])
+        .run_ok()
+        .map(|_| ())
+        .map_err(|e| error("tmux kill-session", e))
 }
 
-/// Live facts about one session's first pane, from a single `list-panes -a` call.
+/// Live facts about one session's active pane, from a single `list-panes -a` call.
 #[derive(Debug, Clone, PartialEq)]
 pub struct PaneInfo {
     pub session: String,
@@ -86,12 +181,13 @@ pub struct PaneInfo {
     pub title: String,
 }
 
-/// Every session's first pane (one tmux call for all runs). No server means no sessions.
-pub fn list_panes() -> Result<Vec<PaneInfo>> {
-    let format = "#{session_name}\t#{window_index}.#{pane_index}\t#{pane_dead}\t#{pane_pid}\t#{pane_current_command}\t#{window_activity}\t#{session_attached}\t#{pane_title}";
-    let out = tmux().args(["list-panes", "-a", "-F", format]).run().map_err(|e| error("tmux list-panes", e))?;
+/// Every session's active pane on `server` (one tmux call for all its runs). No server
+/// running means no sessions; tmux missing is an error.
+pub fn list_panes(server: &Server) -> Result<Vec<PaneInfo>> {
+    let format = "#{session_name}\t#{window_index}.#{pane_index}\t#{pane_dead}\t#{pane_pid}\t#{pane_current_command}\t#{window_activity}\t#{session_attached}\t#{pane_title}\t#{pane_active}";
+    let out = server.cmd().args(["list-panes", "-a", "-F", format]).run().map_err(|e| error("tmux list-panes", e))?;
     if !out.success() {
-        // "no server running" / "error connecting": nothing is alive.
+        // "no server running" / "error connecting": nothing is alive on that server.
         return Ok(Vec::new());
     }
     let mut seen = std::collections::HashSet::new();
@@ -99,8 +195,8 @@ pub fn list_panes() -> Result<Vec<PaneInfo>> {
         .stdout_str()
         .lines()
         .filter_map(|line| {
-            let f: Vec<&str> = line.splitn(8, '\t').collect();
-            if f.len() < 8 || !seen.insert(f[0].to_string()) {
+            let f: Vec<&str> = line.splitn(9, '\t').collect();
+            if f.len() < 9 || f[8] != "1" || !seen.insert(f[0].to_string()) {
                 return None;
             }
             Some(PaneInfo {
@@ -117,23 +213,34 @@ pub fn list_panes() -> Result<Vec<PaneInfo>> {
 }
 
 /// The pane's text (wrapped lines joined). `history` extra lines of scrollback are included.
-pub fn capture_pane(session: &str, history: u32) -> Result<String> {
+pub fn capture_pane(server: &Server, session: &str, history: u32) -> Result<String> {
     let start = format!("-{history}");
-    let out = tmux()
+    let out = server
+        .cmd()
         .args(["capture-pane", "-p", "-J", "-S", &start, "-t", &pane(session)])
         .run_ok()
         .map_err(|e| error("tmux capture-pane", e))?;
     Ok(out.stdout_str())
 }
 
-/// The visible text of many panes with one tmux call (commands joined with `;`, separated by
-/// a marker line), so `ls` costs one process for any number of live sessions.
-pub fn capture_panes(sessions: &[String]) -> Result<Vec<String>> {
+/// The pane's visible text with its colours (for previews), wrapped lines joined.
+pub fn capture_pane_styled(server: &Server, session: &str) -> Result<String> {
+    let out = server
+        .cmd()
+        .args(["capture-pane", "-p", "-e", "-J", "-t", &pane(session)])
+        .run_ok()
+        .map_err(|e| error("tmux capture-pane", e))?;
+    Ok(out.stdout_str())
+}
+
+/// The visible text of many panes of one server with one tmux call (commands joined with
+/// `;`, separated by a marker line), so `ls` costs one process per server.
+pub fn capture_panes(server: &Server, sessions: &[String]) -> Result<Vec<String>> {
     const MARK: &str = "\u{1f}agency-capture-separator\u{1f}";
     if sessions.is_empty() {
         return Ok(Vec::new());
     }
-    let mut cmd = tmux();
+    let mut cmd = server.cmd();
     for (i, session) in sessions.iter().enumerate() {
         if i > 0 {
             cmd = cmd.arg(";");
@@ -150,51 +257,74 @@ pub fn capture_panes(sessions: &[String]) -> Result<Vec<String>> {
     Ok(screens)
 }
 
-/// Type `text` into the pane literally, then press Enter. Multi-line text goes through a
-/// uniquely named paste buffer so newlines do not submit early.
-pub fn send_text(session: &str, text: &str) -> Result<()> {
+/// Paste `text` into the pane as one paste (bracketed when the program asked for bracketed
+/// paste; newlines stay newlines, nothing is submitted). Through a uniquely named buffer that
+/// is deleted afterwards; the text goes on stdin, never on a command line.
+pub fn paste(server: &Server, session: &str, text: &str) -> Result<()> {
     let text = text.replace("\r\n", "\n").replace('\r', "\n");
-    let target = pane(session);
-    if text.contains('\n') {
-        let buffer = format!("agency-{}-{}", std::process::id(), session);
-        tmux()
-            .args(["load-buffer", "-b", &buffer, "-"])
-            .stdin_bytes(text)
-            .run_ok()
-            .map_err(|e| error("tmux load-buffer", e))?;
-        tmux()
-            .args(["paste-buffer", "-p", "-r", "-d", "-b", &buffer, "-t", &target])
-            .run_ok()
-            .map_err(|e| error("tmux paste-buffer", e))?;
-    } else {
-        tmux()
-            .args(["send-keys", "-l", "-t", &target, "--", &text])
-            .run_ok()
-            .map_err(|e| error("tmux send-keys", e))?;
-    }
-    tmux().args(["send-keys", "-t", &target, "Enter"]).run_ok().map(|_| ()).map_err(|e| error("tmux send-keys", e))
+    let buffer = format!("agency-{}-{}", std::process::id(), session);
+    server
+        .cmd()
+        .args(["load-buffer", "-b", &buffer, "-"])
+        .stdin_bytes(text)
+        .run_ok()
+        .map_err(|e| error("tmux load-buffer", e))?;
+    server
+        .cmd()
+        .args(["paste-buffer", "-p", "-r", "-d", "-b", &buffer, "-t", &pane(session)])
+        .run_ok()
+        .map(|_| ())
+        .map_err(|e| error("tmux paste-buffer", e))
+}
+
+/// Press named keys in the pane (`Enter`, `Escape`, `C-c`), in order.
+pub fn send_keys(server: &Server, session: &str, keys: &[&str]) -> Result<()> {
+    server
+        .cmd()
+        .args(["send-keys", "-t", &pane(session)])
+        .args(keys)
+        .run_ok()
+        .map(|_| ())
+        .map_err(|e| error("tmux send-keys", e))
 }
 
 /// A variable of the session's environment (`tmux show-environment`), if set.
-pub fn session_env(session: &str, name: &str) -> Option<String> {
-    let out = tmux().args(["show-environment", "-t", &exact(session), name]).run().ok()?;
+pub fn session_env(server: &Server, session: &str, name: &str) -> Option<String> {
+    let out = server.cmd().args(["show-environment", "-t", &exact(session), name]).run().ok()?;
     let text = out.stdout_str();
     let line = text.lines().next()?;
     line.strip_prefix(&format!("{name}=")).map(str::to_string)
 }
 
-/// Send Ctrl-C to the pane.
-pub fn send_interrupt(session: &str) -> Result<()> {
-    tmux().args(["send-keys", "-t", &pane(session), "C-c"]).run_ok().map(|_| ()).map_err(|e| error("tmux send-keys", e))
+/// Attach the user's terminal: switch the client when already inside tmux on that server,
+/// else attach (nested when inside another server). Fails when tmux does.
+pub fn attach(server: &Server, session: &str) -> Result<()> {
+    let same_server = match (server, inside_socket()) {
+        (Server::Socket(path), Some(inside)) => same_file(path, &inside),
+        (Server::Default, Some(inside)) => private_socket_name().is_none() && inside.ends_with("default"),
+        (_, None) => false,
+    };
+    let mut cmd = server.cmd();
+    if same_server {
+        // switch-client needs to know which client: the one of this terminal.
+        cmd = cmd.env("TMUX", std::env::var_os("TMUX").unwrap_or_default());
+    }
+    let verb = if same_server { "switch-client" } else { "attach-session" };
+    let argv = cmd.display();
+    match cmd.args([verb, "-t", &exact(session)]).run_interactive() {
+        Ok(Some(0)) => Ok(()),
+        Ok(status) => Err(AgencyError::new(
+            ErrorCode::TmuxFailed,
+            format!("tmux {verb} failed (exit {})", status.map_or("signal".into(), |c| c.to_string())),
+        )
+        .with_hint(format!("{argv} {verb} -t {session}   # try it yourself to see why"))),
+        Err(e) => Err(error("tmux attach", e)),
+    }
 }
 
-/// Attach the user's terminal (or switch the client when already inside tmux).
-pub fn attach(session: &str) -> Result<()> {
-    let inside = std::env::var_os("TMUX").is_some_and(|v| !v.is_empty());
-    let verb = if inside { "switch-client" } else { "attach-session" };
-    let mut cmd = Cmd::new("tmux");
-    if let Some(socket) = std::env::var_os("AGENCY_TMUX_SOCKET").filter(|s| !s.is_empty()) {
-        cmd = cmd.arg("-L").arg(socket);
+fn same_file(a: &Path, b: &Path) -> bool {
+    match (a.canonicalize(), b.canonicalize()) {
+        (Ok(a), Ok(b)) => a == b,
+        _ => a == b,
     }
-    cmd.args([verb, "-t", &exact(session)]).run_interactive().map(|_| ()).map_err(|e| error("tmux attach", e))
 }

@@ -166,7 +166,7 @@ fn plugin_dev_installs_without_touching_the_shared_cache() {
     let out = env.agency(&env.root(), &["--yes", "plugin", "dev", "dev-agent"]);
     out.ok();
     assert!(out.stdout.contains("dev: compiled in memory"), "{}", out.stdout);
-    assert!(out.stdout.contains("conformance: 9 of 9 checks passed"), "{}", out.stdout);
+    assert!(out.stdout.contains("conformance: 10 of 10 checks passed"), "{}", out.stdout);
     let listed = env.agency(&env.root(), &["plugin", "inspect", "dev-agent", "--json"]).json();
     assert_eq!(listed["plugin"]["grant"], "granted");
     let cached = std::fs::read_dir(cache.join("plugins")).map(|d| d.count()).unwrap_or(0);

@@ -9,10 +9,10 @@ use std::path::PathBuf;
 
 use agency::config::{AgencyJson, UserConfig};
 use agency::error::ErrorCode;
-use agency::store::names;
 use agency::plugin::api::{Access, Area, Capability};
 use agency::plugin::checker::{AreaRoots, CommandRequest, Policy, Request, args_match, glob_match};
 use agency::store::meta::{self, RunMeta};
+use agency::store::names;
 use agency::store::runs::{self, RunEntry};
 use agency::store::{RunPaths, events};
 
@@ -150,7 +150,7 @@ proptest! {
                 RunEntry { repo_id: "r".into(), run_id: run_id.clone(), paths: RunPaths::new(PathBuf::from(&run_id)), meta: Ok(m) }
             })
             .collect();
-        match runs::resolve(&entries, &reference) {
+        match runs::resolve(&entries, &reference, runs::Resolve::LiveNames) {
             Ok(found) => {
                 let by_name = found.is_live() && found.name() == Some(reference.trim());
                 prop_assert!(by_name || found.run_id.starts_with(reference.trim()));
@@ -196,7 +196,7 @@ proptest! {
         let policy = Policy { declared: &declared, granted: &declared, areas: &roots };
         let program = area.join(segments.join("/"));
         let program_text = program.display().to_string();
-        let request = CommandRequest { program: &program_text, args: &[], cwd: &area, host_env: vec![] };
+        let request = CommandRequest { program: &program_text, args: &[], cwd: &area, env: &[], stdin: None };
         let allowed = policy.check(&Request::Exec(&request)).is_ok();
         let inside = program.canonicalize().is_ok_and(|p| p.starts_with(area.canonicalize().unwrap()));
         prop_assert_eq!(allowed, inside, "{}", program_text);

@@ -130,7 +130,7 @@ fn a_failed_worktree_leaves_an_explaining_record_and_frees_the_name() {
         .err("E_WORKTREE_CREATE_FAILED")
         .to_string();
     assert!(
-        stderr.contains("git -C") && stderr.contains("worktree add -b agency/second-beef"),
+        stderr.contains(" -C ") && stderr.contains("worktree add -b agency/second-beef"),
         "the exact git command: {stderr}"
     );
     assert!(stderr.contains("already exists"), "git's stderr: {stderr}");

@@ -213,13 +213,17 @@ fn stop_kill_and_resume_manage_the_session() {
     let run_dir = env.run_dirs()[0].clone();
     let session = session_of(&env, &run_dir);
 
-    assert!(env.agency(&repo, &["stop", "s"]).ok().contains("interrupted"));
+    // An idle agent is not interrupted (a second interrupt quits some agents).
+    assert!(env.agency(&repo, &["stop", "s"]).ok().contains("not busy"));
+    busy(&env, &session);
+    let stopped = env.agency(&repo, &["stop", "s"]);
+    assert!(stopped.ok().contains("interrupted: sent C-c"), "{}", stopped.stdout);
     assert_eq!(env.meta(&run_dir)["flags"]["needs_attention_reason"], "stop_requested");
     assert!(alive(&env, &session), "stop keeps the session");
 
-    assert_eq!(env.agency(&repo, &["kill", "s"]).ok().trim(), "session: killed");
+    assert_eq!(env.agency(&repo, &["kill", "s"]).value("session").as_deref(), Some("killed"));
     assert!(!alive(&env, &session));
-    assert_eq!(env.agency(&repo, &["kill", "s"]).ok().trim(), "session: already gone");
+    assert_eq!(env.agency(&repo, &["kill", "s"]).value("session").as_deref(), Some("already gone"));
     env.agency(&repo, &["stop", "s"]).err("E_SESSION_NOT_FOUND");
     env.agency(&repo, &["attach", "s"]).err("E_SESSION_NOT_FOUND");
     let ls = env.agency(&repo, &["ls", "--json"]).json();
@@ -249,13 +253,12 @@ fn unknown_runner_is_a_gate_and_a_missing_program_is_recorded() {
     env.agency(&repo, &["run", "--name", "x", "--runner", "nope"]).err("E_RUNNER_NOT_FOUND");
     assert!(env.run_dirs().is_empty(), "unknown runner creates nothing");
 
+    // The launch plan is checked among the gates: a missing agent program creates nothing.
     with_fake_runner(&env, "definitely-not-installed-agent --flag");
     let stderr =
         env.agency(&repo, &["run", "--name", "ghost", "--runner", "fake"]).err("E_RUNNER_NOT_FOUND").to_string();
-    assert!(stderr.contains("agency resume ghost"), "{stderr}");
-    let meta = env.meta(&env.run_dirs()[0]);
-    assert_eq!(meta["flags"]["needs_attention_reason"], "launch_failed");
-    assert!(meta.get("tmux_session_name").is_none());
+    assert!(stderr.contains("install definitely-not-installed-agent"), "{stderr}");
+    assert!(env.run_dirs().is_empty(), "a missing program creates nothing");
 }
 
 #[test]
@@ -278,4 +281,15 @@ fn open_starts_the_chosen_editor_on_the_worktree() {
     let wt = worktree.display();
     assert_eq!(std::fs::read_to_string(&opened).unwrap(), format!("--wait {wt}\n{wt}\n"));
     env.agency(&repo, &["open", "feat", "--editor", "no-such-editor"]).err("E_TOOL_NOT_FOUND");
+}
+
+/// Make the shell agent in `session` busy (a long command in the foreground).
+fn busy(env: &TestEnv, session: &str) {
+    let target = format!("={session}:");
+    env.tmux(&["send-keys", "-t", &target, "-l", "sleep 60"]);
+    env.tmux(&["send-keys", "-t", &target, "Enter"]);
+    crate::common::env::wait_until("the shell to be busy", 10, || {
+        let screen = String::from_utf8_lossy(&env.tmux(&["capture-pane", "-p", "-t", &target]).stdout).into_owned();
+        if screen.trim_end().ends_with("sleep 60") { Ok(()) } else { Err(screen) }
+    });
 }

@@ -186,6 +186,10 @@ fn commands_that_change_a_run_leave_events() {
     let env = TestEnv::new();
     let repo = env.repo("r");
     env.agency(&repo, &["run", "--name", "e"]).ok();
+    let session = env.meta(&env.run_dirs()[0])["tmux_session_name"].as_str().unwrap().to_string();
+    env.tmux(&["send-keys", "-t", &format!("={session}:"), "-l", "sleep 60"]);
+    env.tmux(&["send-keys", "-t", &format!("={session}:"), "Enter"]);
+    std::thread::sleep(std::time::Duration::from_millis(500));
     env.agency(&repo, &["stop", "e"]).ok();
     env.agency(&repo, &["kill", "e"]).ok();
     env.agency(&repo, &["stop", "e"]).err("E_SESSION_NOT_FOUND");

@@ -15,6 +15,7 @@ impl Step for CargoTest {
         )
         .capability(Capability::exec("cargo", &["test", "**"]))
         // rustup and cargo find their toolchain and registry through these.
+        .capability(Capability::env("CARGO_TERM_COLOR"))
         .capability(Capability::env("CARGO_HOME"))
         .capability(Capability::env("RUSTUP_HOME"))
         .capability(Capability::read(Area::Worktree))

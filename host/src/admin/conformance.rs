@@ -79,24 +79,48 @@ fn plans(env: &Env, plugin: &Plugin) -> Result<Vec<Check>> {
         params: vec![("command".into(), "sh -c 'echo fake agent'".into())],
     };
     let requests = [
-        ("plan interactive", PlanRequest { mode: Mode::Interactive, prompt: None }),
+        ("plan interactive", PlanRequest { mode: Mode::Interactive, ..PlanRequest::default() }),
         (
             "plan interactive with prompt",
-            PlanRequest { mode: Mode::Interactive, prompt: Some("describe the repository".into()) },
+            PlanRequest {
+                mode: Mode::Interactive,
+                prompt: Some("describe the repository\nin two lines".into()),
+                ..PlanRequest::default()
+            },
         ),
-        ("plan headless", PlanRequest { mode: Mode::Headless, prompt: Some("describe the repository".into()) }),
+        (
+            "plan headless",
+            PlanRequest {
+                mode: Mode::Headless,
+                prompt: Some("describe the repository".into()),
+                ..PlanRequest::default()
+            },
+        ),
+        (
+            "plan a resumed session",
+            PlanRequest {
+                mode: Mode::Interactive,
+                resume_session: Some("0f1e2d3c-session".into()),
+                ..PlanRequest::default()
+            },
+        ),
     ];
     let granted = plugin.info.capabilities.clone();
     let mut checks = Vec::new();
     for (name, request) in requests {
-        let ctx = CallContext { run: Some(run.clone()), granted: granted.clone(), exec_log: None, deadline: None };
+        let ctx = CallContext::for_run(run.clone(), granted.clone());
         let outcome = env.plugins().plan(plugin, &ctx, &request).and_then(|plan| {
-            env.plugins().check_launch(plugin, &granted, &run, &plan)?;
+            env.plugins().check_launch(plugin, &granted, &run, &plan, "run again")?;
             Ok(std::iter::once(&plan.command.program).chain(&plan.command.args).cloned().collect::<Vec<_>>().join(" "))
         });
         checks.push(match outcome {
             Ok(command) => check(name, true, format!("passes the capability checker: {}", truncate(&command, 80))),
             Err(e) if e.code == ErrorCode::PluginFailed => check(name, true, format!("declined: {}", e.message)),
+            Err(e) if e.code == ErrorCode::RunnerNotFound => check(
+                name,
+                true,
+                format!("passes the capability checker (its program is not installed here: {})", e.message),
+            ),
             Err(e) => check(name, false, format!("{}: {}", e.code, e.message)),
         });
     }
@@ -161,7 +185,7 @@ fn screen_checks(env: &Env, plugin: &Plugin, dir: Option<&Path>) -> Result<Vec<C
             ));
             continue;
         };
-        let row = match env.plugins().classify(plugin, &text) {
+        let row = match env.plugins().classify(plugin, &text, None) {
             Ok(o) if o.activity == want => {
                 check(format!("screen {file}"), true, format!("{:?}: {}", o.activity, o.reason))
             }

@@ -267,8 +267,8 @@ fn check_runner(
         params,
         ..RunInfo::default()
     };
-    let ctx = CallContext { run: Some(run), granted, exec_log: None, deadline: None };
-    let plan = env.plugins().plan(&plugin, &ctx, &PlanRequest { mode: Mode::Interactive, prompt: None })?;
+    let ctx = CallContext::for_run(run, granted);
+    let plan = env.plugins().plan(&plugin, &ctx, &PlanRequest { mode: Mode::Interactive, ..PlanRequest::default() })?;
     let program = &plan.command.program;
     if crate::process::which(program).is_none() {
         return Err(AgencyError::new(

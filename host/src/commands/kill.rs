@@ -1,4 +1,5 @@
-//! `agency kill`: end a run's tmux session; the worktree and record stay.
+//! `agency kill`: end a run's tmux session and every process the run started; the worktree
+//! and record stay.
 
 use clap::Args;
 
@@ -6,7 +7,7 @@ use crate::cli::CommandContext;
 use crate::error::Result;
 use crate::pipeline::session;
 
-/// End a run's tmux session (the worktree, branch and record stay; `agency resume` restarts it)
+/// End a run's session and every process it started (the worktree, branch and record stay; `agency resume` restarts it)
 #[derive(Debug, Args)]
 pub struct KillArgs {
     /// Run name, run id or unique run-id prefix
@@ -15,6 +16,10 @@ pub struct KillArgs {
 
 pub fn cmd_kill(ctx: &CommandContext, args: KillArgs) -> Result<()> {
     let killed = session::kill(&ctx.env, &args.reference)?;
-    ctx.out.line(if killed { "session: killed" } else { "session: already gone" });
+    let mut lines = vec![("session".into(), if killed.session { "killed" } else { "already gone" }.to_string())];
+    if killed.stragglers > 0 {
+        lines.push(("other_processes_ended".into(), killed.stragglers.to_string()));
+    }
+    ctx.out.key_values(&lines);
     Ok(())
 }

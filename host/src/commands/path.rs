@@ -14,7 +14,7 @@ pub struct PathArgs {
 }
 
 pub fn cmd_path(ctx: &CommandContext, args: PathArgs) -> Result<()> {
-    let entry = query::find(&ctx.env, &args.reference)?;
+    let entry = query::find(&ctx.env, &args.reference, query::Purpose::Read)?;
     ctx.out.line(&entry.meta_or_broken()?.worktree_path);
     Ok(())
 }

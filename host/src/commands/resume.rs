@@ -20,18 +20,22 @@ pub struct ResumeArgs {
 }
 
 pub fn cmd_resume(ctx: &CommandContext, args: ResumeArgs) -> Result<()> {
-    let session = match session::resume(&ctx.env, &args.reference, args.restart)? {
+    let (server, session) = match session::resume(&ctx.env, &args.reference, args.restart)? {
         Resumed::AlreadyRunning(session) => {
             ctx.out.line(&format!("session: {session} (already running)"));
-            session
+            let run = session::open_live(&ctx.env, &args.reference, crate::query::Purpose::Act)?;
+            (run.server(), session)
         }
-        Resumed::Started(session) => {
+        Resumed::Started { session, server, continued } => {
             ctx.out.line(&format!("session: {session} (started)"));
-            session
+            if let Some(id) = continued {
+                ctx.out.line(&format!("continued: the agent's session {id}"));
+            }
+            (server, session)
         }
     };
     if !args.detached && ctx.env.ui.interactive() {
-        session::attach_session(&ctx.env, &session)?;
+        session::attach_session(&ctx.env, &server, &session)?;
     }
     Ok(())
 }

@@ -61,7 +61,7 @@ pub fn cmd_run(ctx: &CommandContext, args: RunArgs) -> Result<()> {
     ]);
     let attach = !args.detached && !args.headless && ctx.env.ui.interactive();
     if attach {
-        session::attach_session(&ctx.env, &session)?;
+        session::attach_session(&ctx.env, &meta.tmux_server(), &session)?;
     } else {
         ctx.out.status(&format!("attach with: agency attach {}", meta.name));
     }

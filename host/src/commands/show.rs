@@ -29,7 +29,7 @@ const LAST_EVENTS: usize = 10;
 
 pub fn cmd_show(ctx: &CommandContext, args: ShowArgs) -> Result<()> {
     if args.capture {
-        let path = query::capture_transcript(&ctx.env, &args.reference)?;
+        let path = crate::pipeline::session::capture_transcript(&ctx.env, &args.reference)?;
         ctx.out.status(&format!("transcript: {}", path.display()));
     }
     let view = query::show(&ctx.env, &args.reference)?;

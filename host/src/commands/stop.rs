@@ -1,12 +1,12 @@
-//! `agency stop`: interrupt the agent; the session and the workspace stay.
+//! `agency stop`: interrupt the agent's current turn; the agent and the session stay.
 
 use clap::Args;
 
 use crate::cli::CommandContext;
 use crate::error::Result;
-use crate::pipeline::session;
+use crate::pipeline::session::{self, Stopped};
 
-/// Interrupt the agent (Ctrl-C in its pane) and flag the run for attention; the session stays
+/// Interrupt the agent's current turn the way its runner says (Escape for Claude and Codex); the agent stays
 #[derive(Debug, Args)]
 pub struct StopArgs {
     /// Run name, run id or unique run-id prefix
@@ -14,7 +14,17 @@ pub struct StopArgs {
 }
 
 pub fn cmd_stop(ctx: &CommandContext, args: StopArgs) -> Result<()> {
-    let session = session::stop(&ctx.env, &args.reference)?;
-    ctx.out.line(&format!("interrupted: {session}"));
+    match session::stop(&ctx.env, &args.reference)? {
+        Stopped::Interrupted { how, settled } => {
+            ctx.out.key_values(&[("interrupted".into(), how), ("now".into(), settled)]);
+        }
+        Stopped::NotBusy(what) => {
+            ctx.out
+                .key_values(&[("interrupted".into(), "nothing (the agent was not busy)".into()), ("now".into(), what)]);
+        }
+        Stopped::Exited => {
+            ctx.out.key_values(&[("interrupted".into(), "nothing (the agent has exited)".into())]);
+        }
+    }
     Ok(())
 }

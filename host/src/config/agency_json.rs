@@ -69,16 +69,45 @@ impl AgencyJson {
     /// Load `<root>/agency.json`; a missing file is `E_NO_AGENCY_JSON`.
     pub fn load(root: &Path) -> Result<AgencyJson> {
         let path = root.join(FILE_NAME);
-        let text = match std::fs::read_to_string(&path) {
-            Ok(t) => t,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                return Err(AgencyError::new(ErrorCode::NoAgencyJson, format!("no agency.json in {}", root.display()))
-                    .with_hint("agency init   # writes agency.json and stub scripts; commit them, then run again"));
-            }
-            Err(e) => return Err(AgencyError::io(CODE, "cannot read agency.json", &path, e)),
+        let Some(text) = super::strict::read_config_file(&path, CODE)? else {
+            return Err(AgencyError::new(ErrorCode::NoAgencyJson, format!("no agency.json in {}", root.display()))
+                .with_hint("agency init   # writes agency.json and stub scripts; commit them, then run again"));
         };
         Self::parse(&text)
             .map_err(|e| e.with_hint(format!("fix {} (see docs/config.md), then run `agency doctor`", path.display())))
+    }
+
+    /// [`AgencyJson::load`] where a missing file simply means no project configuration.
+    pub fn load_optional(root: &Path) -> Result<Option<AgencyJson>> {
+        match Self::load(root) {
+            Ok(config) => Ok(Some(config)),
+            Err(e) if e.code == ErrorCode::NoAgencyJson => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// `scripts.<phase>.path` must name an executable file in the checkout at `root`
+    /// (checked before a run creates anything).
+    pub fn check_scripts_exist(&self, root: &Path, phases: &[Phase]) -> Result<()> {
+        use std::os::unix::fs::PermissionsExt;
+        for phase in phases {
+            let Some(script) = self.scripts.get(phase) else { continue };
+            let field = format!("scripts.{}.path", phase.as_str());
+            let path = root.join(&script.path);
+            let problem = match std::fs::metadata(&path) {
+                Err(_) => Some(format!("names {}, which does not exist", script.path)),
+                Ok(meta) if !meta.is_file() => Some(format!("names {}, which is not a file", script.path)),
+                Ok(meta) if meta.permissions().mode() & 0o111 == 0 => {
+                    Some(format!("names {}, which is not executable (chmod +x {})", script.path, script.path))
+                }
+                Ok(_) => None,
+            };
+            if let Some(problem) = problem {
+                return Err(invalid(CODE, FILE_NAME, &field, &problem)
+                    .with_hint(format!("fix {field} in agency.json or create the script (agency init writes stubs)")));
+            }
+        }
+        Ok(())
     }
 
     pub fn parse(text: &str) -> Result<AgencyJson> {
@@ -117,6 +146,12 @@ impl AgencyJson {
             for (id, value) in plugins.entries() {
                 let field = plugins.child_path(id);
                 check_plugin_id(id).map_err(|problem| invalid(CODE, FILE_NAME, &field, &problem))?;
+                if crate::plugin::is_builtin_id(id) {
+                    let problem = format!(
+                        "pins a plugin under the built-in id `{id}`; a repository cannot replace a built-in plugin (pin it under another id)"
+                    );
+                    return Err(invalid(CODE, FILE_NAME, &field, &problem));
+                }
                 let mut pin = Fields::new(value, &field, CODE, FILE_NAME)?;
                 let path = pin.req_str("path")?;
                 check_relative_path(&pin, "path", &path)?;
@@ -164,7 +199,32 @@ fn parse_step(value: &Value, path: &str) -> Result<StepConfig> {
         }
     }
     step.finish()?;
+    if plugin == "copy-files" {
+        check_copy_files(&params, path)?;
+    }
     Ok(StepConfig { plugin, params, timeout })
+}
+
+/// The built-in `copy-files` step copies paths inside the repository; anything else is a
+/// configuration error found before a run starts, not a failure after its worktree exists.
+fn check_copy_files(params: &[(String, String)], path: &str) -> Result<()> {
+    let field = format!("{path}.params.files");
+    let files = params.iter().find(|(k, _)| k == "files").map(|(_, v)| v.as_str()).unwrap_or("");
+    if files.trim().is_empty() {
+        return Err(invalid(CODE, FILE_NAME, &field, "is required: the paths to copy (e.g. [\".env\"])"));
+    }
+    for file in files.lines() {
+        let p = Path::new(file);
+        if file.is_empty() || p.is_absolute() || p.components().any(|c| matches!(c, Component::ParentDir)) {
+            return Err(invalid(
+                CODE,
+                FILE_NAME,
+                &field,
+                &format!("must hold paths inside the repository, found {file:?}"),
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// Parameters reach plugins as strings: numbers and booleans in JSON spelling, arrays of
@@ -269,6 +329,18 @@ mod tests {
             error_of(r#"{"version":1,"plugins":{"p":{"path":"p.wasm","sha256":"abc"}}}"#)
                 .contains("`plugins.p.sha256`")
         );
+        let sha = "a".repeat(64);
+        assert!(
+            error_of(&format!(r#"{{"version":1,"plugins":{{"claude":{{"path":"c.wasm","sha256":"{sha}"}}}}}}"#))
+                .contains("built-in id `claude`")
+        );
+        for files in [r#"["../../etc/passwd"]"#, r#"["/etc/passwd"]"#, r#"[]"#] {
+            let text = format!(
+                r#"{{"version":1,"steps":{{"setup":[{{"plugin":"copy-files","params":{{"files":{files}}}}}]}}}}"#
+            );
+            assert!(error_of(&text).contains("`steps.setup[0].params.files`"), "{files}");
+        }
+        assert!(AgencyJson::parse("\u{feff}{\"version\":1}").is_ok(), "a byte-order mark is accepted");
     }
 
     #[test]

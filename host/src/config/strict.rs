@@ -134,6 +134,8 @@ impl<'a> Fields<'a> {
 
 /// Parse `text` as JSON and open its root object, which must carry `"version": 1`.
 pub fn versioned_root(text: &str, code: ErrorCode, file: &'static str) -> FieldResult<Value> {
+    // Editors on some systems save a byte-order mark; it carries no meaning in JSON.
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     let value: Value =
         serde_json::from_str(text).map_err(|e| invalid(code, file, "", &format!("is not valid JSON ({e})")))?;
     let mut root = Fields::new(&value, "", code, file)?;
@@ -142,6 +144,34 @@ pub fn versioned_root(text: &str, code: ErrorCode, file: &'static str) -> FieldR
         Some(v) => Err(root.error("version", &format!("must be 1, found {v}"))),
         None => Err(root.error("version", "is required (use 1)")),
     }
+}
+
+/// Largest configuration file agency reads.
+pub const MAX_CONFIG_BYTES: u64 = 16 << 20;
+
+/// Read a configuration file: `Ok(None)` when it does not exist; an error when it is not a
+/// regular file (a FIFO would block every command, `/dev/zero` never ends) or is too large.
+pub fn read_config_file(path: &std::path::Path, code: ErrorCode) -> FieldResult<Option<String>> {
+    use std::io::Read;
+    let meta = match std::fs::metadata(path) {
+        Ok(meta) => meta,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(AgencyError::io(code, "cannot read", path, e)),
+    };
+    if !meta.is_file() {
+        return Err(AgencyError::new(code, format!("{} is not a regular file", path.display())));
+    }
+    if meta.len() > MAX_CONFIG_BYTES {
+        return Err(AgencyError::new(
+            code,
+            format!("{} is larger than {} MiB", path.display(), MAX_CONFIG_BYTES >> 20),
+        ));
+    }
+    let mut text = String::new();
+    std::fs::File::open(path)
+        .and_then(|f| f.take(MAX_CONFIG_BYTES).read_to_string(&mut text))
+        .map_err(|e| AgencyError::io(code, "cannot read", path, e))?;
+    Ok(Some(text))
 }
 
 pub fn invalid(code: ErrorCode, file: &str, field: &str, problem: &str) -> AgencyError {

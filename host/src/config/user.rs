@@ -10,7 +10,7 @@ use std::time::Duration;
 use serde_json::Value;
 
 use super::strict::{Fields, invalid, versioned_root};
-use crate::error::{AgencyError, ErrorCode, Result};
+use crate::error::{ErrorCode, Result};
 
 pub const FILE_NAME: &str = "config.json";
 const CODE: ErrorCode = ErrorCode::InvalidUserConfig;
@@ -45,11 +45,7 @@ impl Default for UserConfig {
 impl UserConfig {
     pub fn load(config_dir: &Path) -> Result<UserConfig> {
         let path = config_dir.join(FILE_NAME);
-        let text = match std::fs::read_to_string(&path) {
-            Ok(t) => t,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(UserConfig::default()),
-            Err(e) => return Err(AgencyError::io(CODE, "cannot read user config", &path, e)),
-        };
+        let Some(text) = super::strict::read_config_file(&path, CODE)? else { return Ok(UserConfig::default()) };
         Self::parse(&text).map_err(|e| e.with_hint(format!("fix or remove {} (see docs/config.md)", path.display())))
     }
 

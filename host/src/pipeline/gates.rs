@@ -1,12 +1,18 @@
-//! Step 1 of `agency run`: every check that must pass before anything is created. A failed
-//! gate creates nothing: no run dir, no branch, no worktree, no record.
+//! Step 1 of `agency run`: every check that must pass before anything is created — the
+//! repository and its state, the configuration and the setup scripts it names, tmux, and the
+//! runner's launch plan (planned for a stand-in worktree and put through the checker, so an
+//! undeclared argument or a missing agent program is found here). A failed gate creates
+//! nothing: no run dir, no branch, no worktree, no record.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
+use super::authorize::Authorized;
 use crate::config::AgencyJson;
 use crate::env::Env;
 use crate::error::{AgencyError, ErrorCode, Result};
 use crate::git;
+use crate::plugin::CallContext;
+use crate::plugin::api::{PlanRequest, RunInfo};
 use crate::repo::{self, Located, Repo};
 use crate::store::names;
 use crate::store::runs;
@@ -19,6 +25,8 @@ pub struct Gated {
     pub parent_branch: String,
     /// The user's `--name`, validated and unique at gate time (rechecked under the lock).
     pub name: Option<String>,
+    /// The repository's common git dir (recorded in the run, see `meta.git_common_dir`).
+    pub common_dir: PathBuf,
 }
 
 /// The repository the command was started in (a run's worktree counts as its repository).
@@ -67,19 +75,18 @@ pub fn check(env: &Env, name: Option<&str>, parent: Option<&str>) -> Result<Gate
             .with_hint("git commit --allow-empty -m 'initial commit'"));
     }
     let config = AgencyJson::load(&repo.root)?;
+    config.check_scripts_exist(&repo.root, &[crate::config::Phase::Setup])?;
     if let Some(name) = name {
         names::validate_name(name)?;
     }
+    // tmux must be there, and a `$TMUX` that names a dead server is an error now, not after
+    // the worktree exists.
+    crate::tmux::version()?;
+    crate::tmux::Server::for_new_session()?;
     let parent_branch = match parent {
         Some(branch) => {
             if !git::branch_exists(&repo.root, branch)? {
-                return Err(AgencyError::new(
-                    ErrorCode::ParentBranchNotFound,
-                    format!("parent branch `{branch}` does not exist locally"),
-                )
-                .with_hint(format!(
-                    "git fetch origin {branch} && git branch {branch} origin/{branch}   # or pick another --parent"
-                )));
+                return Err(parent_not_found(&repo.root, branch));
             }
             branch.to_string()
         }
@@ -102,7 +109,51 @@ pub fn check(env: &Env, name: Option<&str>, parent: Option<&str>) -> Result<Gate
     if let Some(name) = name {
         ensure_name_free(env, &repo.id, name)?;
     }
-    Ok(Gated { repo, config, parent_branch, name: name.map(str::to_string) })
+    let common_dir = git::common_dir(&repo.root)?;
+    Ok(Gated { repo, config, parent_branch, name: name.map(str::to_string), common_dir })
+}
+
+/// `--parent` names no local branch: say what it is and how to make a branch of it.
+fn parent_not_found(root: &Path, given: &str) -> AgencyError {
+    let message = format!("parent branch `{given}` does not exist locally");
+    let hint = match git::describe_ref(root, given) {
+        Some("remote branch") => {
+            let local = given.split_once('/').map_or(given, |(_, b)| b);
+            format!("`{given}` is a remote branch: git branch {local} {given}   # then --parent {local}")
+        }
+        Some(kind) => {
+            format!("`{given}` is a {kind}, not a branch: git branch <name> {given}   # then --parent <name>")
+        }
+        None => format!("git fetch origin {given} && git branch {given} origin/{given}   # or pick another --parent"),
+    };
+    AgencyError::new(ErrorCode::ParentBranchNotFound, message).with_hint(hint)
+}
+
+/// Plan the launch now, for a stand-in worktree (the repository itself), and put the plan
+/// through the checker: an undeclared argument, a forbidden variable or a missing agent
+/// program stops the run before anything exists.
+pub fn check_launch_plan(env: &Env, gated: &Gated, runner: &Authorized, request: &PlanRequest) -> Result<()> {
+    let id = &runner.plugin.info.id;
+    let plugin_data = env.store.plugin_data_dir(id);
+    let root = gated.repo.root.display().to_string();
+    let run = RunInfo {
+        run_id: "gate".into(),
+        name: gated.name.clone().unwrap_or_else(|| "gate".into()),
+        title: String::new(),
+        repo_id: gated.repo.id.clone(),
+        repo_root: root.clone(),
+        worktree: root,
+        run_dir: env.store.repo_dir(&gated.repo.id).display().to_string(),
+        log_dir: env.store.repo_dir(&gated.repo.id).display().to_string(),
+        plugin_data: plugin_data.display().to_string(),
+        branch: String::new(),
+        parent_branch: gated.parent_branch.clone(),
+        runner: id.clone(),
+        params: runner.params.clone(),
+    };
+    let ctx = CallContext::for_run(run.clone(), runner.granted.clone());
+    let plan = env.plugins().plan(&runner.plugin, &ctx, request)?;
+    env.plugins().check_launch(&runner.plugin, &runner.granted, &run, &plan, "run again").map(|_| ())
 }
 
 /// A stale base is a common surprise: say so when the local parent is behind what was last

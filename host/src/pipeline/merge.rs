@@ -6,13 +6,16 @@
 use serde_json::json;
 use std::time::Duration;
 
-use super::session::{self, OpenRun};
+use super::archive::Unsaved;
+use super::session;
 use super::{RunRecord, archive, push, verify};
 use crate::clock as time;
 use crate::env::Env;
 use crate::error::{AgencyError, ErrorCode, Result};
 use crate::gh::{self, PullRequest, Strategy};
+use crate::query::OpenRun;
 use crate::repo::GithubRepo;
+use crate::store::meta::Attention;
 
 #[derive(Debug, Clone)]
 pub struct MergeRequest {
@@ -42,13 +45,15 @@ fn retries() -> (u32, Duration) {
 }
 
 pub fn merge(env: &Env, reference: &str, req: &MergeRequest) -> Result<Merged> {
-    let run = session::open_live(env, reference)?;
+    let (run, _lock) = session::open_locked(env, reference)?;
     let record = run.record(env);
     record.command("merge", || {
         let github = push::github_origin(&run.repo_root)?;
         gh::require_auth()?;
         let pr = pull_request(&run, &github)?;
         let pr = wait_until_known(&github, pr, &record)?;
+        // What archiving after the merge could not save is settled before anything happens.
+        archive::survey_and_confirm(env, &run, if req.force { Unsaved::Accept } else { Unsaved::Ask })?;
         if pr.state == "MERGED" {
             // Merged elsewhere (the GitHub UI): record it and archive.
             return finish(env, &run, &record, pr, "not needed (already merged)".into(), true);
@@ -56,8 +61,7 @@ pub fn merge(env: &Env, reference: &str, req: &MergeRequest) -> Result<Merged> {
         if pr.state != "OPEN" || pr.mergeable != "MERGEABLE" {
             record.update_meta(|m| {
                 let flags = m.flags_mut();
-                flags.needs_attention = true;
-                flags.needs_attention_reason = Some("pr_not_mergeable".into());
+                flags.raise(Attention::PrNotMergeable);
             })?;
             return Err(AgencyError::new(
                 ErrorCode::PrNotMergeable,
@@ -168,6 +172,6 @@ fn finish(
     })?;
     record
         .event("merged", json!({ "pr": pr.number, "verification": verification, "already_merged": already_merged }))?;
-    let archived = archive::archive(env, run, record)?;
+    let archived = archive::archive(env, run, record, Unsaved::Accept)?;
     Ok(Merged { pr_number: pr.number, pr_url: pr.url, verification, already_merged, archived })
 }

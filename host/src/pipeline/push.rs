@@ -6,11 +6,15 @@
 use serde_json::json;
 use std::path::Path;
 
-use super::session::{self, OpenRun};
+use crate::store::confined::Confined;
+use crate::store::worktree::WorktreePaths;
+
+use super::session;
 use super::{gates, scaffold};
 use crate::clock as time;
 use crate::env::Env;
 use crate::error::{AgencyError, ErrorCode, Result};
+use crate::query::OpenRun;
 use crate::repo::{GithubRepo, Repo, sha256_hex};
 use crate::{gh, git};
 
@@ -45,22 +49,22 @@ pub fn github_origin(repo_root: &Path) -> Result<GithubRepo> {
 }
 
 /// The parent to compare with: `origin/<parent>` when the remote has it, else the local branch.
-pub fn base_ref(worktree: &Path, parent: &str) -> Result<String> {
+pub fn base_ref(worktree: &git::Worktree, parent: &str) -> Result<String> {
     let remote = format!("origin/{parent}");
     Ok(if git::rev_parse(worktree, &remote)?.is_some() { remote } else { parent.to_string() })
 }
 
 pub fn push(env: &Env, reference: &str, req: &PushRequest) -> Result<Pushed> {
-    let run = session::open_live(env, reference)?;
+    let (run, _lock) = session::open_locked(env, reference)?;
     let record = run.record(env);
     record.command("push", || {
-        let worktree = Path::new(&run.meta.worktree_path);
+        let worktree = &run.worktree;
         let dirty = git::status_porcelain(worktree)?;
         if !dirty.is_empty() && !req.allow_dirty {
             return Err(gates::dirty_error(
                 ErrorCode::DirtyWorktree,
                 &format!("the worktree of `{}`", run.meta.name),
-                worktree,
+                &worktree.path,
                 &dirty,
                 format!(
                     "commit them (cd \"$(agency path {0})\" && git commit -am …), or: agency push {0} --allow-dirty",
@@ -115,16 +119,24 @@ fn sync_pull_request(run: &OpenRun, github: &GithubRepo, base: &str) -> Result<(
     }
 }
 
+/// Largest report used as a pull request body (GitHub refuses bodies over 65,536 characters).
+const REPORT_LIMIT: u64 = 64 << 10;
+
 /// `.agency/report.md` once it is more than the scaffold's template, else a generated body.
+/// The report is read without following a symlink the agent may have planted.
 pub fn pr_body(run: &OpenRun, base: &str) -> Result<String> {
-    let report = Path::new(&run.meta.worktree_path).join(".agency/report.md");
-    if let Ok(text) = std::fs::read_to_string(&report) {
+    let report = Confined::open(&run.worktree.path)
+        .and_then(|dir| dir.read_capped(WorktreePaths::REPORT, REPORT_LIMIT))
+        .ok()
+        .flatten()
+        .map(|bytes| String::from_utf8_lossy(&bytes).into_owned());
+    if let Some(text) = report {
         let untouched = text.trim() == scaffold::report_template(run.meta.display_title()).trim();
         if !untouched && !text.trim().is_empty() {
             return Ok(text);
         }
     }
-    let worktree = Path::new(&run.meta.worktree_path);
+    let worktree = &run.worktree;
     let range = format!("{base}..HEAD");
     let commits = git::log_lines(worktree, &range)?;
     let stat = git::diff_stat(worktree, &format!("{base}...HEAD"))?;

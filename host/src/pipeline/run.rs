@@ -1,7 +1,10 @@
-//! `agency run`, as named steps: gates → identity → run_dir → worktree → meta → scaffold →
-//! setup → launch. The gates include loading and authorizing the runner and setup plugins, so
-//! a missing grant creates nothing. Steps 3–5 (and the final uniqueness check) run under the
-//! repo lock; nothing slow (setup scripts, plugin calls, prompts) ever does.
+//! `agency run`, as named steps ([`RunStep`]): gates → identity → run_dir → worktree → meta →
+//! scaffold → setup → launch. The gates include loading and authorizing the runner and setup
+//! plugins and checking the runner's plan, so a missing grant, an undeclared launch or a
+//! missing program creates nothing. Steps 3–5 (and the final uniqueness check) run under the
+//! repo lock; nothing slow (setup scripts, plugin calls, prompts) ever does. The run's own
+//! lock is held from the moment its directory exists, so no other command acts on a run
+//! that is still being made.
 
 use serde_json::json;
 use std::time::Instant;
@@ -16,7 +19,7 @@ use crate::env::Env;
 use crate::error::{AgencyError, ErrorCode, Result};
 use crate::git;
 use crate::plugin::api::{Mode, PlanRequest};
-use crate::store::meta::{self, RunMeta};
+use crate::store::meta::{self, Attention, RunMeta};
 use crate::store::names;
 use crate::store::{RunPaths, repo_record};
 use std::path::Path;
@@ -49,6 +52,50 @@ pub struct Started {
     pub setup: PhaseReport,
 }
 
+/// The named steps of `agency run`, in order (the crash tests stop after each one).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum RunStep {
+    Gates,
+    Identity,
+    RunDir,
+    Worktree,
+    Meta,
+    Scaffold,
+    Setup,
+    Launch,
+}
+
+impl RunStep {
+    pub const ALL: [RunStep; 8] = [
+        RunStep::Gates,
+        RunStep::Identity,
+        RunStep::RunDir,
+        RunStep::Worktree,
+        RunStep::Meta,
+        RunStep::Scaffold,
+        RunStep::Setup,
+        RunStep::Launch,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RunStep::Gates => "gates",
+            RunStep::Identity => "identity",
+            RunStep::RunDir => "run_dir",
+            RunStep::Worktree => "worktree",
+            RunStep::Meta => "meta",
+            RunStep::Scaffold => "scaffold",
+            RunStep::Setup => "setup",
+            RunStep::Launch => "launch",
+        }
+    }
+
+    /// The step a record's `pipeline.last_step` names as completed (the run dir when none).
+    pub fn completed(last_step: Option<&str>) -> RunStep {
+        last_step.and_then(|s| RunStep::ALL.into_iter().find(|step| step.as_str() == s)).unwrap_or(RunStep::RunDir)
+    }
+}
+
 /// The whole pipeline: gates (with plugins), creation, setup, launch.
 pub fn run(env: &Env, req: &RunRequest) -> Result<Started> {
     let gated = gates::check(env, req.name.as_deref(), req.parent.as_deref())?;
@@ -58,9 +105,11 @@ pub fn run(env: &Env, req: &RunRequest) -> Result<Started> {
         runner: authorize::runner(env, &runner_name, Some(project))?,
         setup: authorize::steps(env, &gated.config.steps_for(Phase::Setup), project)?,
     };
+    gates::check_launch_plan(env, &gated, &prepared.runner, &plan_request(req))?;
 
     let created = create_gated(env, &gated, req, &runner_name)?;
     let record = RunRecord::new(env, &created.meta.repo_id, &created.meta.run_id);
+    let _run_lock = env.lock_run(&created.meta.repo_id, &created.meta.run_id)?;
     let started = Instant::now();
     let result = start(env, &record, &created, project, prepared, req);
     match &result {
@@ -81,6 +130,14 @@ struct Prepared {
     setup: Vec<(StepConfig, authorize::Authorized)>,
 }
 
+fn plan_request(req: &RunRequest) -> PlanRequest {
+    PlanRequest {
+        mode: if req.headless { Mode::Headless } else { Mode::Interactive },
+        prompt: req.prompt.clone(),
+        resume_session: None,
+    }
+}
+
 /// Steps 7 and 8: setup, then launch.
 fn start(
     env: &Env,
@@ -90,31 +147,51 @@ fn start(
     prepared: Prepared,
     req: &RunRequest,
 ) -> Result<Started> {
+    let setup = run_setup_steps(env, record, &created.meta, project, prepared.setup)?;
+    if let Some(prompt) = &req.prompt {
+        crate::store::atomic::write_atomic(&created.paths.prompt, prompt.as_bytes()).map_err(|e| {
+            AgencyError::io(ErrorCode::StoreWriteFailed, "cannot keep the prompt", &created.paths.prompt, e)
+        })?;
+    }
+    let request = launch::LaunchRequest { plan: plan_request(req), timeout: req.timeout };
+    let meta = record.read_meta()?;
+    let launched = record
+        .step(RunStep::Launch.as_str(), || launch::launch(env, record, &meta, project.0, &prepared.runner, &request));
+    let meta = launched.inspect_err(|_| {
+        let _ = record.update_meta(|m| {
+            let flags = m.flags_mut();
+            flags.raise(Attention::LaunchFailed);
+        });
+    })?;
+    Ok(Started { meta, paths: created.paths.clone(), setup })
+}
+
+/// Step 7 for a run whose plugins are not loaded yet (`resume` of a run a crash stopped
+/// before its setup).
+pub fn setup(env: &Env, record: &RunRecord, meta: &RunMeta, project: (&Path, &AgencyJson)) -> Result<PhaseReport> {
+    let prepared = authorize::steps(env, &project.1.steps_for(Phase::Setup), project)?;
+    run_setup_steps(env, record, meta, project, prepared)
+}
+
+fn run_setup_steps(
+    env: &Env,
+    record: &RunRecord,
+    meta: &RunMeta,
+    project: (&Path, &AgencyJson),
+    prepared: Vec<(StepConfig, authorize::Authorized)>,
+) -> Result<PhaseReport> {
     let mut report = None;
-    let setup = record.step("setup", || {
-        let phase = steps::run_phase(env, record, &created.meta, project, Phase::Setup, prepared.setup, None)?;
-        let failure = (!phase.ok).then(|| phase.failure(&created.meta.name));
+    let setup = record.step(RunStep::Setup.as_str(), || {
+        let phase = steps::run_phase(env, record, meta, project, Phase::Setup, prepared, None)?;
+        let failure = (!phase.ok).then(|| phase.failure(&meta.name));
         report = Some(phase);
         failure.map_or(Ok(()), Err)
     });
     record_setup(record, report.as_ref(), setup.is_err())?;
     if let Err(err) = setup {
-        return Err(setup_hint(err, &created.meta.name));
+        return Err(setup_hint(err, &meta.name));
     }
-    let setup = report.ok_or_else(|| AgencyError::internal("setup finished without a report"))?;
-    let plan =
-        PlanRequest { mode: if req.headless { Mode::Headless } else { Mode::Interactive }, prompt: req.prompt.clone() };
-    let request = launch::LaunchRequest { plan, timeout: req.timeout };
-    let meta = record.read_meta()?;
-    let launched = record.step("launch", || launch::launch(env, record, &meta, project.0, &prepared.runner, &request));
-    let meta = launched.inspect_err(|_| {
-        let _ = record.update_meta(|m| {
-            let flags = m.flags_mut();
-            flags.needs_attention = true;
-            flags.needs_attention_reason = Some("launch_failed".into());
-        });
-    })?;
-    Ok(Started { meta, paths: created.paths.clone(), setup })
+    report.ok_or_else(|| AgencyError::internal("setup finished without a report"))
 }
 
 /// Keep the setup result (and, on failure, the flags) in the run record.
@@ -128,8 +205,7 @@ fn record_setup(record: &RunRecord, report: Option<&PhaseReport>, failed: bool) 
             if failed {
                 let flags = m.flags_mut();
                 flags.setup_failed = true;
-                flags.needs_attention = true;
-                flags.needs_attention_reason = Some("setup_failed".into());
+                flags.raise(Attention::SetupFailed);
             }
         })
         .map(|_| ())
@@ -160,11 +236,15 @@ fn create_gated(env: &Env, gated: &Gated, req: &RunRequest, runner: &str) -> Res
     repo_record::touch(&env.store, &gated.repo, None)?;
     let record = RunRecord::new(env, &gated.repo.id, &run_id);
     let title = req.title.clone().filter(|t| !t.trim().is_empty()).unwrap_or_else(|| name.clone());
-    record.event("run_started", json!({ "command": env.command_line, "name": name, "title": title, "runner": runner, "parent_branch": gated.parent_branch }))?;
-    record.event("step_finished", json!({ "step": "gates", "duration_ms": started.elapsed().as_millis() as u64 }))?;
-    record.event("step_finished", json!({ "step": "identity", "duration_ms": 0 }))?;
-    record.event("step_finished", json!({ "step": "run_dir", "duration_ms": 0 }))?;
-    super::fault::after("run_dir");
+    let port_base = reserve_ports(env, &gated.repo.id, &run_id);
+    record.event("run_started", json!({ "command": env.command_line, "name": name, "title": title, "runner": runner, "parent_branch": gated.parent_branch, "port_base": port_base, "git_common_dir": gated.common_dir }))?;
+    record.event(
+        "step_finished",
+        json!({ "step": RunStep::Gates.as_str(), "duration_ms": started.elapsed().as_millis() as u64 }),
+    )?;
+    record.event("step_finished", json!({ "step": RunStep::Identity.as_str(), "duration_ms": 0 }))?;
+    record.event("step_finished", json!({ "step": RunStep::RunDir.as_str(), "duration_ms": 0 }))?;
+    super::fault::after(RunStep::RunDir.as_str());
 
     let branch = names::branch_name(&name, &run_id);
     let worktree = env.store.worktree_path(&gated.repo.id, &run_id);
@@ -179,12 +259,13 @@ fn create_gated(env: &Env, gated: &Gated, req: &RunRequest, runner: &str) -> Res
         parent_branch: gated.parent_branch.clone(),
         branch: branch.clone(),
         worktree_path: worktree.display().to_string(),
+        git_common_dir: Some(gated.common_dir.display().to_string()),
         created_at: time::now_rfc3339(),
-        port_base: reserve_ports(env),
+        port_base,
         ..RunMeta::default()
     };
 
-    let worktree_result = record.step("worktree", || {
+    let worktree_result = record.step(RunStep::Worktree.as_str(), || {
         crate::store::dirs::ensure_dir(&env.store.worktrees_dir(&gated.repo.id))?;
         git::worktree_add(&gated.repo.root, &branch, &worktree, &gated.parent_branch)
     });
@@ -192,8 +273,8 @@ fn create_gated(env: &Env, gated: &Gated, req: &RunRequest, runner: &str) -> Res
         // git may have created the (brand-new, commit-less) branch before failing: remove it,
         // then leave a record that explains the failure.
         let p = initial.pipeline_mut();
-        p.last_step = Some("run_dir".into());
-        p.failed_step = Some("worktree".into());
+        p.last_step = Some(RunStep::RunDir.as_str().into());
+        p.failed_step = Some(RunStep::Worktree.as_str().into());
         p.error_code = Some(err.code.as_str().into());
         p.error_message = Some(err.message.clone());
         if git::branch_exists(&gated.repo.root, &branch).unwrap_or(false) {
@@ -204,27 +285,24 @@ fn create_gated(env: &Env, gated: &Gated, req: &RunRequest, runner: &str) -> Res
         return Err(err);
     }
 
-    record.step("meta", || {
-        initial.pipeline_mut().last_step = Some("worktree".into());
-        initial.base_commit = git::rev_parse(&worktree, "HEAD")?;
+    record.step(RunStep::Meta.as_str(), || {
+        initial.pipeline_mut().last_step = Some(RunStep::Worktree.as_str().into());
+        initial.base_commit = git::rev_parse(&gated.repo.root, &format!("refs/heads/{branch}"))?;
+        record.event("worktree_created", json!({ "base_commit": initial.base_commit }))?;
         meta::write(&record.paths.meta, &initial)
     })?;
     drop(lock);
 
-    let common_dir = git::common_dir(&gated.repo.root)?;
-    record.step("scaffold", || scaffold::scaffold(&worktree, &common_dir, &title, &initial.created_at))?;
+    record.step(RunStep::Scaffold.as_str(), || {
+        scaffold::scaffold(&worktree, &gated.common_dir, &title, &initial.created_at)
+    })?;
     Ok(Created { meta: record.read_meta()?, paths: record.paths })
 }
 
-/// A port block no live run of any repository holds (we are under the repo lock; another
-/// repository's concurrent run may pick the same block, which only costs a rare collision).
-fn reserve_ports(env: &Env) -> Option<u16> {
-    let taken: Vec<u16> = crate::store::runs::scan_all(&env.store)
-        .iter()
-        .filter(|r| r.is_live())
-        .filter_map(|r| r.meta.as_ref().ok()?.port_base)
-        .collect();
-    names::free_port_base(&taken)
+/// A port block no live run holds (`store::ports`: `run` costs the same however many runs
+/// the data dir holds).
+fn reserve_ports(env: &Env, repo_id: &str, run_id: &str) -> Option<u16> {
+    crate::store::ports::reserve(&env.store, repo_id, run_id).ok().flatten()
 }
 
 /// Pick a run id and name and create the run dir exclusively (`E_RUN_DIR_EXISTS` is never

@@ -1,16 +1,20 @@
 //! Step 6 of `agency run`: the `.agency/` scaffold inside the new worktree — `out/`, `tmp/`,
 //! `state/`, the `report.md` template (never overwritten), the runner-status template and the
-//! runner protocol the agent reads. `.agency/` is also added to the repository's
-//! `info/exclude` so the scaffold never shows up as a change, with or without `.gitignore`.
+//! runner protocol the agent reads. Written through a directory handle, so a `.agency` the
+//! worktree already holds as a symlink (a restored or hostile tree) cannot send the writes
+//! elsewhere. `.agency/` is also added to the repository's `info/exclude` so the scaffold
+//! never shows up as a change, with or without `.gitignore`.
 
 use std::path::Path;
 
 use crate::error::{AgencyError, ErrorCode, Result};
+use crate::store::confined::Confined;
+use crate::store::worktree::WorktreePaths;
+
+pub use crate::store::worktree::STATUS_TEMPLATE_SUMMARY;
 
 /// The runner protocol: how an agent reports status (also written by `agency init`).
 pub const RUNNER_PROTOCOL: &str = include_str!("../../assets/runner-protocol.md");
-
-pub use crate::store::worktree::STATUS_TEMPLATE_SUMMARY;
 
 pub fn report_template(title: &str) -> String {
     format!(
@@ -20,30 +24,26 @@ pub fn report_template(title: &str) -> String {
 
 /// Create the scaffold in `worktree`. Existing files are kept.
 pub fn scaffold(worktree: &Path, git_common_dir: &Path, title: &str, created_at: &str) -> Result<()> {
-    let base = worktree.join(".agency");
-    for sub in ["out", "tmp", "state"] {
-        let dir = base.join(sub);
-        std::fs::create_dir_all(&dir).map_err(|e| err("cannot create", &dir, e))?;
+    let dir = Confined::open(worktree).map_err(|e| err("cannot open", worktree, e))?;
+    for sub in [WorktreePaths::OUT, WorktreePaths::TMP, WorktreePaths::STATE] {
+        dir.create_dir_all(sub).map_err(|e| err("cannot create", &worktree.join(sub), e))?;
     }
-    write_new(&base.join("report.md"), &report_template(title))?;
-    write_new(&base.join("PROTOCOL.md"), RUNNER_PROTOCOL)?;
     let status = serde_json::json!({
         "schema_version": "1.0",
         "status": "working",
         "updated_at": created_at,
         "summary": STATUS_TEMPLATE_SUMMARY,
     });
-    write_new(&base.join("state").join("runner_status.json"), &format!("{status:#}\n"))?;
-    exclude_scaffold(git_common_dir)
-}
-
-fn write_new(path: &Path, content: &str) -> Result<()> {
-    use std::io::Write;
-    match std::fs::OpenOptions::new().write(true).create_new(true).open(path) {
-        Ok(mut file) => file.write_all(content.as_bytes()).map_err(|e| err("cannot write", path, e)),
-        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
-        Err(e) => Err(err("cannot create", path, e)),
+    let files = [
+        (WorktreePaths::REPORT, report_template(title)),
+        (WorktreePaths::PROTOCOL, RUNNER_PROTOCOL.to_string()),
+        (WorktreePaths::STATUS_FILE, format!("{status:#}\n")),
+    ];
+    for (relative, content) in files {
+        dir.write_new(relative, content.as_bytes(), 0o644)
+            .map_err(|e| err("cannot write", &worktree.join(relative), e))?;
     }
+    exclude_scaffold(git_common_dir)
 }
 
 /// Add `/.agency/` to `<common git dir>/info/exclude` once.

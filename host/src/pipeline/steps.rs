@@ -115,11 +115,15 @@ pub fn run_phase(
         let timeout = step_timeout(&step, config, phase, override_timeout);
         let params = step_params(&step, config, phase, timeout, meta);
         let run = authorize::run_info(env, meta, &record.paths, repo_root, &id, params)?;
+        let mut agency_env = crate::child_env::agency_vars(meta, &record.paths, repo_root);
+        agency_env.push(("AGENCY_PHASE".into(), phase.as_str().into()));
+        agency_env.push(("AGENCY_NONINTERACTIVE".into(), "1".into()));
         let ctx = CallContext {
             run: Some(run),
             granted: authorized.granted.clone(),
             exec_log: Some(log.clone()),
             deadline: Some(timeout),
+            agency_env,
         };
         crate::plugin::append_log_line(&log, &format!("[{}] == {phase} step `{id}` ==", crate::clock::now_rfc3339()));
         report.provenance.push(authorized.plugin.provenance(&authorized.granted));

@@ -5,18 +5,19 @@
 
 use serde::{Deserialize, Serialize};
 use serde_json::json;
-use std::path::Path;
 use std::time::Duration;
 
 use super::authorize;
-use super::session::{self, OpenRun};
+use super::session;
 use super::steps::{self, PhaseReport};
 use crate::clock as time;
 use crate::config::{AgencyJson, Phase};
 use crate::env::Env;
 use crate::error::{AgencyError, ErrorCode, Result};
 use crate::git;
+use crate::query::OpenRun;
 use crate::store::atomic::write_json_atomic;
+use crate::store::meta::Attention;
 
 pub const SCHEMA_VERSION: &str = "1.0";
 
@@ -43,10 +44,9 @@ pub struct VerifyRecord {
 
 /// The worktree's current (HEAD, working tree) identity.
 pub fn current_state(run: &OpenRun) -> Result<(String, String)> {
-    let worktree = Path::new(&run.meta.worktree_path);
-    let head = git::rev_parse(worktree, "HEAD")?
+    let head = git::rev_parse(&run.worktree, "HEAD")?
         .ok_or_else(|| AgencyError::new(ErrorCode::GitFailed, "the worktree has no HEAD commit"))?;
-    let tree = git::worktree_tree(worktree, &run.entry.paths.dir.join(".verify-index"))?;
+    let tree = git::worktree_tree(&run.worktree, &run.entry.paths.dir.join(".verify-index"), &[])?;
     Ok((head, tree))
 }
 
@@ -59,7 +59,7 @@ pub fn valid_record(run: &OpenRun) -> Result<Option<VerifyRecord>> {
 
 /// Run verify for the run `reference`.
 pub fn verify(env: &Env, reference: &str, timeout: Option<Duration>) -> Result<VerifyRecord> {
-    let run = session::open_live(env, reference)?;
+    let (run, _lock) = session::open_locked(env, reference)?;
     verify_open(env, &run, timeout)
 }
 
@@ -89,11 +89,9 @@ pub fn verify_open(env: &Env, run: &OpenRun, timeout: Option<Duration>) -> Resul
             m.plugins.insert("verify".into(), verified.plugins.clone());
             let flags = m.flags_mut();
             if !verified.ok {
-                flags.needs_attention = true;
-                flags.needs_attention_reason = Some("verify_failed".into());
-            } else if flags.needs_attention_reason.as_deref() == Some("verify_failed") {
-                flags.needs_attention = false;
-                flags.needs_attention_reason = None;
+                flags.raise(Attention::VerifyFailed);
+            } else {
+                flags.clear(Attention::VerifyFailed);
             }
         })?;
         if !verified.ok {

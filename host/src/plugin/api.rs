@@ -143,33 +143,74 @@ pub enum LogLevel {
     Error,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Default)]
 #[serde(rename_all = "snake_case")]
 pub enum Mode {
+    #[default]
     Interactive,
     Headless,
 }
 
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct PlanRequest {
     pub mode: Mode,
     pub prompt: Option<String>,
+    /// The agent's own session id to continue (API 0.2; 0.1 plugins never see it).
+    pub resume_session: Option<String>,
+}
+
+/// How the prompt reaches an interactive agent.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PromptDelivery {
+    /// Nothing to type: no prompt, or it is already in the command line or stdin.
+    None,
+    /// Paste this text into the pane once the agent is ready, then press Enter.
+    Paste(String),
+}
+
+/// When an interactive agent is ready for its prompt.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ReadyWhen {
+    /// The runner's `classify` reports it idle.
+    Idle,
+    /// The screen shows this text.
+    Text(String),
+}
+
+/// How to interrupt the agent's current turn (`agency stop`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Interrupt {
+    /// tmux key names sent to the pane, in order (`Escape`, `C-c`).
+    Keys(Vec<String>),
+    /// A signal sent to the agent's process group.
+    Signal(Signal),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Signal {
+    Interrupt,
+    Terminate,
 }
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct LaunchPlan {
     pub command: CommandSpec,
     pub stdin: Option<String>,
-    pub ready_pattern: Option<String>,
-    pub send_after_ready: Option<String>,
+    pub prompt: PromptDelivery,
+    pub ready: ReadyWhen,
+    pub interrupt: Interrupt,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Activity {
+    /// Launched, not yet ready (API 0.2).
+    Starting,
     Working,
     NeedsInput,
     Idle,
+    /// Stopped on an error it shows on screen (API 0.2).
+    Error,
     Exited,
     Unknown,
 }
@@ -179,6 +220,17 @@ pub struct Observation {
     pub activity: Activity,
     pub reason: String,
     pub evidence: Option<String>,
+    /// The agent's own session id, when the screen shows one (to resume it later).
+    pub resume_session: Option<String>,
+}
+
+/// What a runner read from a finished headless run's output (API 0.2).
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct HeadlessResult {
+    pub ok: bool,
+    /// The agent's final message or error, one line.
+    pub message: Option<String>,
+    pub resume_session: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -3,9 +3,11 @@
 //! declaration is invalid is refused at load time, before anything is granted.
 
 use super::api::{Access, Area, Capability, PluginInfo, PluginKind};
+use super::env_names::{self, EnvRule};
 
 pub const MAX_CAPABILITIES: usize = 64;
 const MAX_TEXT: usize = 512;
+const MAX_ARG_PATTERNS: usize = 64;
 
 /// Check a plugin's `info` for the world it exports.
 pub fn validate(info: &PluginInfo, world: PluginKind) -> Result<(), String> {
@@ -23,6 +25,10 @@ pub fn validate(info: &PluginInfo, world: PluginKind) -> Result<(), String> {
     if info.description.len() > MAX_TEXT {
         return Err(format!("info.description is longer than {MAX_TEXT} bytes"));
     }
+    // Text shown in the grant prompt must be exactly what the terminal shows.
+    if [&info.version, &info.description].iter().any(|t| t.chars().any(char::is_control)) {
+        return Err("info.version and info.description may not contain control characters".into());
+    }
     if info.capabilities.len() > MAX_CAPABILITIES {
         return Err(format!("declares {} capabilities; at most {MAX_CAPABILITIES}", info.capabilities.len()));
     }
@@ -32,21 +38,33 @@ pub fn validate(info: &PluginInfo, world: PluginKind) -> Result<(), String> {
 fn validate_capability(capability: &Capability) -> Result<(), String> {
     match capability {
         Capability::Exec { program, args } => {
-            validate_program(program).map_err(|e| format!("capability `{capability}`: {e}"))?;
+            let shown = crate::safe_text::one_line(&capability.to_string(), 200);
+            validate_program(program).map_err(|e| format!("capability `{shown}`: {e}"))?;
             if let Some(pos) = args.iter().position(|a| a == "**")
                 && pos + 1 != args.len()
             {
-                return Err(format!("capability `{capability}`: `**` may only be the last argument pattern"));
+                return Err(format!("capability `{shown}`: `**` may only be the last argument pattern"));
             }
-            if args.iter().any(|a| a.len() > MAX_TEXT) {
-                return Err(format!("capability `{capability}`: argument pattern too long"));
+            if args.len() > MAX_ARG_PATTERNS || args.iter().any(|a| a.len() > MAX_TEXT) {
+                return Err(format!("capability `{shown}`: too many or too long argument patterns"));
+            }
+            if args.iter().any(|a| a.chars().any(char::is_control)) {
+                return Err(format!("capability `{shown}`: argument patterns may not contain control characters"));
             }
             Ok(())
         }
         Capability::Env(name) => {
-            let valid = name.chars().next().is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
-                && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
-            if valid { Ok(()) } else { Err(format!("capability `env {name}`: not a valid variable name")) }
+            let shown = crate::safe_text::one_line(name, 80);
+            if !env_names::valid_name(name) {
+                return Err(format!("capability `env {shown}`: not a valid variable name"));
+            }
+            match env_names::rule(name) {
+                EnvRule::Declarable | EnvRule::ForwardOnly(_) => Ok(()),
+                EnvRule::HostOwned => Err(format!("capability `env {name}`: AGENCY_* variables are set by the host")),
+                EnvRule::Forbidden(why) => Err(format!(
+                    "capability `env {name}`: no plugin may set or forward it ({why}); see docs/security.md"
+                )),
+            }
         }
         Capability::Fs { area: Area::RunDir, access: Access::Write } => {
             Err("capability `write run-dir`: the run record is never writable by plugins".into())
@@ -57,8 +75,8 @@ fn validate_capability(capability: &Capability) -> Result<(), String> {
 
 /// Program patterns: `*`, a bare name, an absolute path, or `<area>:<glob>`.
 pub fn validate_program(program: &str) -> Result<(), String> {
-    if program.is_empty() || program.len() > MAX_TEXT || program.contains('\0') {
-        return Err("program must be 1–512 characters".into());
+    if program.is_empty() || program.len() > MAX_TEXT || program.chars().any(char::is_control) {
+        return Err("program must be 1–512 characters without control characters".into());
     }
     if program == "*" || program.starts_with('/') {
         return Ok(());
@@ -124,6 +142,10 @@ mod tests {
             Capability::Exec { program: "home:x".into(), args: vec![] },
             Capability::Exec { program: "worktree:../x".into(), args: vec![] },
             Capability::Env("1BAD".into()),
+            Capability::Env("LD_PRELOAD".into()),
+            Capability::Env("AGENCY_RUN_ID".into()),
+            Capability::Exec { program: "git\x1b[2K".into(), args: vec![] },
+            Capability::Exec { program: "git".into(), args: vec!["status\x1b[1A".into()] },
             Capability::Fs { area: Area::RunDir, access: Access::Write },
         ];
         for cap in bad {

@@ -1,6 +1,7 @@
 //! The per-call sandbox: a fresh store whose data holds the WASI context (no env, no args, no
-//! network, only the granted preopens, stdout/stderr captured and bounded), the memory limiter,
-//! the time accounting that keeps host `exec` time out of the plugin's own deadline, and the
+//! network, only the preopens the checker allows, stdout/stderr captured and bounded), the
+//! memory limiter (all memories and tables of the instance together), the call's one
+//! wall-clock budget (host functions included: an `exec` gets at most what is left), and the
 //! version-independent implementation of the `host` interface (`log`, `exec`).
 
 use std::io::Write;
@@ -14,18 +15,24 @@ use wasmtime_wasi::cli::{IsTerminal, StdoutStream};
 use wasmtime_wasi::p2::{OutputStream, Pollable, StreamError, StreamResult};
 use wasmtime_wasi::{FsPerms, WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView};
 
-use super::api::{Area, Capability, CommandSpec, EnvValue, ErrorKind, ExecResult, LogLevel, PluginError};
-use super::checker::{AreaRoots, CommandRequest, Denial, Policy, Request};
+use super::api::{Area, Capability, CommandSpec, ErrorKind, ExecResult, LogLevel, PluginError};
+use super::checker::{AreaRoots, CommandRequest, Denial, Policy};
 use crate::process::Cmd;
 
-/// Default memory cap per plugin instance.
+/// Memory cap per plugin instance: all its linear memories and tables together.
 pub const MEMORY_LIMIT: usize = 256 << 20;
+/// Linear memories one instance may have (a component of several core modules has several).
+pub const MEMORY_COUNT_LIMIT: usize = 8;
 /// Captured stdout/stderr per call.
 const CAPTURE_LIMIT: usize = 64 << 10;
 /// Tail of an exec's output returned to the plugin.
 const EXEC_TAIL: usize = 64 << 10;
-/// Variables `exec` passes through from the host environment.
-const BASE_ENV: &[&str] = &["PATH", "HOME", "USER", "LOGNAME", "SHELL", "LANG", "TERM", "TMPDIR"];
+/// Bytes of `host.log` lines one call may write (then one truncation marker).
+pub const LOG_LIMIT: usize = 256 << 10;
+/// Refused requests remembered per call (the first decides the error).
+const DENIALS_KEPT: usize = 8;
+/// Time kept back from an `exec` so the plugin can still return its result.
+const EXEC_RESERVE: Duration = Duration::from_secs(5);
 
 /// Everything a call needs to know about its plugin and run.
 #[derive(Clone)]
@@ -38,8 +45,12 @@ pub struct CallSetup {
     pub plugin_log: PathBuf,
     /// Where `host.exec` output goes (the step's log); defaults to the plugin log.
     pub exec_log: Option<PathBuf>,
-    /// The plugin's own compute budget for this call (host exec time excluded).
+    /// The call's wall-clock budget, time spent in host functions included.
     pub deadline: Duration,
+    /// Bytes of `host.log` output this call may write.
+    pub log_limit: usize,
+    /// The run's `AGENCY_*` variables, set by the host for every command the plugin runs.
+    pub agency_env: Vec<(String, String)>,
     /// The run this call is about, for hints (`agency logs <run> plugin`).
     pub run_name: Option<String>,
 }
@@ -59,9 +70,9 @@ pub struct State {
     pub stdout: CapturePipe,
     pub stderr: CapturePipe,
     pub started: Instant,
-    /// Time spent inside host functions (not charged to the plugin's deadline).
-    pub host_time: Duration,
-    /// Capabilities the plugin asked for and was refused during this call.
+    /// `host.log` bytes written by this call so far.
+    log_written: usize,
+    /// Capabilities the plugin asked for and was refused during this call (the first few).
     pub denials: Vec<Denial>,
     pub timed_out: bool,
 }
@@ -80,7 +91,7 @@ impl State {
             .allow_udp(false);
         let policy = setup.policy();
         for area in Area::ALL {
-            let (Some(access), Some(root)) = (policy.area_access(area), setup.areas.get(area)) else { continue };
+            let (Some(access), Some(root)) = (policy.preopen_access(area), setup.areas.get(area)) else { continue };
             let perms = match access {
                 super::api::Access::Write => FsPerms::ReadWrite,
                 super::api::Access::Read => FsPerms::ReadOnly,
@@ -98,7 +109,7 @@ impl State {
             stdout,
             stderr,
             started: Instant::now(),
-            host_time: Duration::ZERO,
+            log_written: 0,
             denials: Vec::new(),
             timed_out: false,
         })
@@ -112,37 +123,39 @@ impl State {
         self.limits.hit
     }
 
-    /// Time the plugin itself has used.
-    pub fn guest_time(&self) -> Duration {
-        self.started.elapsed().saturating_sub(self.host_time)
+    /// Time left of the call's budget.
+    pub fn remaining(&self) -> Duration {
+        self.setup.deadline.saturating_sub(self.started.elapsed())
     }
 
-    /// `host.log`: one line in the plugin log.
+    /// `host.log`: one line in the plugin log, within the call's log budget.
     pub fn host_log(&mut self, level: LogLevel, message: &str) {
-        let started = Instant::now();
         let level = match level {
             LogLevel::Debug => "debug",
             LogLevel::Info => "info",
             LogLevel::Warn => "warn",
             LogLevel::Error => "error",
         };
-        let message: String = message.chars().take(4096).collect();
-        append_line(
-            &self.setup.plugin_log,
-            &format!("[{}] {} {level}: {message}", crate::clock::now_rfc3339(), self.setup.plugin_id),
-        );
-        self.host_time += started.elapsed();
+        if self.log_written >= self.setup.log_limit {
+            return;
+        }
+        let message = crate::safe_text::truncate(message, 4096);
+        let line = format!("[{}] {} {level}: {message}", crate::clock::now_rfc3339(), self.setup.plugin_id);
+        self.log_written += line.len() + 1;
+        append_line(&self.setup.plugin_log, &line);
+        if self.log_written >= self.setup.log_limit {
+            let note = format!(
+                "[{}] {} …further log lines of this call dropped",
+                crate::clock::now_rfc3339(),
+                self.setup.plugin_id
+            );
+            append_line(&self.setup.plugin_log, &note);
+        }
     }
 
-    /// `host.exec`: check the command with the one checker, then run it with its own timeout.
+    /// `host.exec`: check the command with the one checker, then run exactly what it approved
+    /// with a clean environment and a timeout capped by what is left of the call's budget.
     pub fn host_exec(&mut self, spec: CommandSpec, timeout_ms: u32) -> Result<ExecResult, PluginError> {
-        let started = Instant::now();
-        let result = self.exec_checked(spec, timeout_ms);
-        self.host_time += started.elapsed();
-        result
-    }
-
-    fn exec_checked(&mut self, spec: CommandSpec, timeout_ms: u32) -> Result<ExecResult, PluginError> {
         let cwd = match (&spec.cwd, self.setup.areas.get(Area::Worktree)) {
             (Some(cwd), _) => PathBuf::from(cwd),
             (None, Some(worktree)) => worktree.to_path_buf(),
@@ -150,36 +163,38 @@ impl State {
                 return Err(plugin_error(ErrorKind::InvalidConfig, "exec needs a cwd when there is no worktree"));
             }
         };
-        let host_env: Vec<&str> = spec
-            .env
-            .iter()
-            .filter_map(|(_, v)| if let EnvValue::Host(n) = v { Some(n.as_str()) } else { None })
-            .collect();
-        let request = CommandRequest { program: &spec.program, args: &spec.args, cwd: &cwd, host_env };
-        if let Err(denial) = self.setup.policy().check(&Request::Exec(&request)) {
-            let message = format!("{} denied: {}", denial.asked, denial.reason);
-            self.denials.push(denial);
-            return Err(plugin_error(ErrorKind::Denied, &message));
-        }
-        let mut cmd = Cmd::new(&spec.program).args(&spec.args).cwd(&cwd).env_clear();
-        for name in BASE_ENV {
-            if let Some(value) = std::env::var_os(name) {
-                cmd = cmd.env(name, value);
-            }
-        }
-        for (name, value) in &spec.env {
-            match value {
-                EnvValue::Literal(text) => cmd = cmd.env(name, text),
-                EnvValue::Host(host) => {
-                    if let Some(value) = std::env::var_os(host) {
-                        cmd = cmd.env(name, value);
-                    }
+        let request =
+            CommandRequest { program: &spec.program, args: &spec.args, cwd: &cwd, env: &spec.env, stdin: None };
+        let approved = match self.setup.policy().check_exec(&request) {
+            Ok(approved) => approved,
+            Err(denial) => {
+                let message = format!("{} denied: {}", denial.asked, denial.reason);
+                if self.denials.len() < DENIALS_KEPT {
+                    self.denials.push(denial);
                 }
+                return Err(plugin_error(ErrorKind::Denied, &message));
             }
+        };
+        let budget = self.remaining().saturating_sub(EXEC_RESERVE.min(self.setup.deadline / 4));
+        if budget.is_zero() {
+            return Err(plugin_error(ErrorKind::Failed, "the time budget of this call is used up"));
+        }
+        let timeout = Duration::from_millis(u64::from(timeout_ms.max(1))).min(budget);
+        let mut cmd = Cmd::new(&approved.program).args(&spec.args).cwd(&approved.cwd).env_clear();
+        for (name, value) in crate::child_env::base() {
+            cmd = cmd.env(name, value);
+        }
+        for (name, value) in &self.setup.agency_env {
+            cmd = cmd.env(name, value);
+        }
+        // Programs a plugin runs never take git's optional locks (a `git status` in a read-only
+        // area must not rewrite the index there).
+        cmd = cmd.env("GIT_OPTIONAL_LOCKS", "0");
+        for (name, value) in crate::child_env::resolve(&approved.env) {
+            cmd = cmd.env(name, value);
         }
         let log = self.setup.exec_log.clone().unwrap_or_else(|| self.setup.plugin_log.clone());
         append_line(&log, &format!("[{}] $ {}", crate::clock::now_rfc3339(), cmd.display()));
-        let timeout = Duration::from_millis(u64::from(timeout_ms.max(1)));
         match cmd.timeout(timeout).log_to(&log, EXEC_TAIL).supervised().run() {
             Ok(out) => Ok(ExecResult {
                 exit_code: if out.timed_out { None } else { out.code },
@@ -231,35 +246,57 @@ impl WasiView for State {
     }
 }
 
-/// Store limits that remember whether the memory cap was what stopped the plugin.
+/// Store limits over the whole instance: the sum of all linear memories and tables is capped,
+/// not each one (a component with many memories must not multiply the cap), and the number of
+/// memories is capped too. Remembers whether a cap is what stopped the plugin.
 struct TrackingLimiter {
     inner: StoreLimits,
+    limit: usize,
+    /// Bytes of all memories and tables of this store.
+    total: usize,
     hit: bool,
 }
+
+/// Bytes a table element is charged (a funcref is a pointer-sized entry plus bookkeeping).
+const TABLE_ELEMENT_BYTES: usize = 16;
 
 impl TrackingLimiter {
     fn new(memory: usize) -> Self {
         let inner = StoreLimitsBuilder::new()
-            .memory_size(memory)
-            .instances(16)
+            .instances(64)
             .tables(64)
-            .memories(16)
+            .memories(MEMORY_COUNT_LIMIT)
             .trap_on_grow_failure(true)
             .build();
-        TrackingLimiter { inner, hit: false }
+        TrackingLimiter { inner, limit: memory, total: 0, hit: false }
+    }
+
+    fn charge(&mut self, current: usize, desired: usize) -> bool {
+        let next = self.total.saturating_add(desired.saturating_sub(current));
+        if next > self.limit {
+            self.hit = true;
+            return false;
+        }
+        self.total = next;
+        true
     }
 }
 
 impl ResourceLimiter for TrackingLimiter {
     fn memory_growing(&mut self, current: usize, desired: usize, maximum: Option<usize>) -> wasmtime::Result<bool> {
-        let result = self.inner.memory_growing(current, desired, maximum);
-        if !matches!(result, Ok(true)) {
-            self.hit = true;
+        if !self.charge(current, desired) {
+            return Err(wasmtime::format_err!("the plugin's memories together exceed {} MiB", self.limit >> 20));
         }
-        result
+        self.inner.memory_growing(current, desired, maximum)
     }
 
     fn table_growing(&mut self, current: usize, desired: usize, maximum: Option<usize>) -> wasmtime::Result<bool> {
+        if !self.charge(current.saturating_mul(TABLE_ELEMENT_BYTES), desired.saturating_mul(TABLE_ELEMENT_BYTES)) {
+            return Err(wasmtime::format_err!(
+                "the plugin's tables and memories together exceed {} MiB",
+                self.limit >> 20
+            ));
+        }
         self.inner.table_growing(current, desired, maximum)
     }
 

@@ -13,7 +13,7 @@ pub const KINDS: [&str; 5] = ["setup", "verify", "archive", "runner", "plugin"];
 
 /// The logs of a run: (name, path, size in bytes) for those that exist.
 pub fn available(env: &Env, reference: &str) -> Result<Vec<(String, PathBuf, u64)>> {
-    let entry = query::find(env, reference)?;
+    let entry = query::find(env, reference, query::Purpose::Read)?;
     Ok(KINDS
         .iter()
         .filter_map(|kind| {
@@ -30,7 +30,7 @@ pub fn path(env: &Env, reference: &str, kind: &str) -> Result<(PathBuf, PathBuf)
         return Err(AgencyError::new(ErrorCode::Usage, format!("unknown log `{kind}`; one of: {}", KINDS.join(", ")))
             .with_hint(format!("agency logs {reference}   # lists the run's logs")));
     }
-    let entry = query::find(env, reference)?;
+    let entry = query::find(env, reference, query::Purpose::Read)?;
     let path = entry.paths.log(kind);
     if !path.exists() {
         return Err(AgencyError::new(ErrorCode::RunNotFound, format!("run {} has no {kind} log yet", entry.run_id))

@@ -1,21 +1,27 @@
-//! Resolving a `<ref>` to a live run that commands can act on: the record, the worktree that
-//! must exist, and the repository that owns it.
+//! Resolving a `<ref>` to a live run that commands can act on: the record, the repository
+//! that owns it (from the run's own record first — `git_common_dir` — so two clones of one
+//! GitHub repository never act on each other's checkout), and its worktree with a verified
+//! `.git` link (agency runs no git in a worktree whose link was replaced).
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
+use super::Purpose;
 use crate::config::AgencyJson;
 use crate::env::Env;
 use crate::error::{AgencyError, ErrorCode, Result};
+use crate::git::{self, Worktree};
 use crate::pipeline::RunRecord;
 use crate::store::meta::RunMeta;
+use crate::store::repo_record;
 use crate::store::runs::RunEntry;
-use crate::{git, tmux};
+use crate::tmux::{self, Server};
 
-/// A live run with its record and repository, ready for session commands.
+/// A live run with its record, repository and verified worktree.
 pub struct OpenRun {
     pub entry: RunEntry,
     pub meta: RunMeta,
     pub repo_root: PathBuf,
+    pub worktree: Worktree,
 }
 
 impl OpenRun {
@@ -27,24 +33,62 @@ impl OpenRun {
         self.meta.tmux_session_name.clone().unwrap_or_else(|| tmux::session_name(&self.meta.run_id))
     }
 
+    pub fn server(&self) -> Server {
+        self.meta.tmux_server()
+    }
+
     pub fn session_alive(&self) -> Result<bool> {
-        tmux::has_session(&self.session())
+        tmux::has_session(&self.server(), &self.session())
     }
 
     /// agency.json of the run's repository, for project plugin pins (absent is fine).
     pub fn project_config(&self) -> Result<Option<AgencyJson>> {
-        match AgencyJson::load(&self.repo_root) {
-            Ok(config) => Ok(Some(config)),
-            Err(e) if e.code == ErrorCode::NoAgencyJson => Ok(None),
-            Err(e) => Err(e),
-        }
+        AgencyJson::load_optional(&self.repo_root)
     }
 }
 
-/// Resolve `reference` to a run that is not archived and whose worktree exists.
-pub fn open_live(env: &Env, reference: &str) -> Result<OpenRun> {
-    let entry = super::find(env, reference)?;
-    let meta = entry.meta_or_broken()?.clone();
+/// Where a run's repository is: its main checkout and common git dir.
+#[derive(Debug, Clone)]
+pub struct RunRepository {
+    pub root: PathBuf,
+    pub common_dir: PathBuf,
+}
+
+/// The repository of `meta`'s run: the common git dir its record names, else the last-seen
+/// checkout of its repository id, else the repository agency was started in (same id).
+pub fn run_repository(env: &Env, meta: &RunMeta) -> Result<RunRepository> {
+    if let Some(common) = meta.git_common_dir.as_deref().map(PathBuf::from).filter(|p| p.is_dir()) {
+        let root = common.parent().map(Path::to_path_buf).unwrap_or_else(|| common.clone());
+        return Ok(RunRepository { root, common_dir: common });
+    }
+    if let Some(record) = repo_record::read_record(&env.store, &meta.repo_id) {
+        let root = PathBuf::from(record.repo_root_last_seen);
+        if root.is_dir()
+            && let Ok(common_dir) = git::common_dir(&root)
+        {
+            return Ok(RunRepository { root, common_dir });
+        }
+    }
+    match crate::repo::locate(&env.cwd, &env.store)? {
+        Some(located) if located.repo.id == meta.repo_id => {
+            let common_dir = git::common_dir(&located.repo.root)?;
+            Ok(RunRepository { root: located.repo.root, common_dir })
+        }
+        _ => Err(AgencyError::new(ErrorCode::NoRepo, format!("cannot find the repository of run `{}`", meta.name))
+            .with_hint("run the command from inside the run's repository (if it moved: there, agency repair)")),
+    }
+}
+
+/// Resolve `reference` to a run that is not archived and whose worktree exists and is linked
+/// to the run's repository.
+pub fn open_live(env: &Env, reference: &str, purpose: Purpose) -> Result<OpenRun> {
+    open(env, super::find(env, reference, purpose)?)
+}
+
+/// [`open_live`] for a run already resolved.
+pub fn open(env: &Env, entry: RunEntry) -> Result<OpenRun> {
+    let meta = crate::store::meta::read(&entry.paths.meta)
+        .map_err(|broken| crate::store::runs::broken_error(&entry, &broken))?;
     if meta.is_archived() {
         return Err(AgencyError::new(
             ErrorCode::RunArchived,
@@ -52,15 +96,20 @@ pub fn open_live(env: &Env, reference: &str) -> Result<OpenRun> {
         )
         .with_hint(format!("agency restore {}   # brings the worktree and branch back", meta.run_id)));
     }
-    let worktree = PathBuf::from(&meta.worktree_path);
-    if !worktree.is_dir() {
+    let path = PathBuf::from(&meta.worktree_path);
+    if !path.is_dir() {
         return Err(AgencyError::new(
             ErrorCode::RunBroken,
-            format!("the worktree of run `{}` is missing: {}", meta.name, worktree.display()),
+            format!("the worktree of run `{}` is missing: {}", meta.name, path.display()),
         )
         .with_hint("agency repair --dry-run   # shows how to reconcile it"));
     }
-    let common = git::common_dir(&worktree)?;
-    let repo_root = common.parent().map(PathBuf::from).unwrap_or(common);
-    Ok(OpenRun { entry, meta, repo_root })
+    let repo = run_repository(env, &meta)?;
+    let worktree = Worktree::verify(&path, &repo.common_dir).map_err(|e| {
+        e.with_hint(format!(
+            "agency repair --dry-run   # relinks it if the repository moved (git worktree repair), else reports it; run {}",
+            meta.run_id
+        ))
+    })?;
+    Ok(OpenRun { entry, meta, repo_root: repo.root, worktree })
 }

@@ -28,8 +28,20 @@ fn alive() -> Signals {
     Signals { session_alive: true, pane_activity: Some(minutes_ago(0)), ..Signals::new(NOW) }
 }
 
-fn screen(activity: Screen, reason: &str, evidence: &str) -> Option<(String, Observation)> {
-    Some(("claude".into(), Observation { activity, reason: reason.into(), evidence: Some(evidence.into()) }))
+fn screen(activity: Screen, reason: &str, evidence: &str) -> Option<ScreenSignal> {
+    Some(ScreenSignal::Read {
+        plugin: "claude".into(),
+        observation: Observation {
+            activity,
+            reason: reason.into(),
+            evidence: Some(evidence.into()),
+            resume_session: None,
+        },
+    })
+}
+
+fn hook(activity: Activity, event: &str, age_minutes: i64) -> Option<HookReport> {
+    Some(HookReport { activity, event: event.into(), detail: String::new(), at: minutes_ago(age_minutes) })
 }
 
 fn report(status: &str, age_minutes: i64) -> StatusFile {
@@ -292,6 +304,92 @@ fn cases() -> Vec<Case> {
             activity: Some(Activity::Unknown),
             decided_by: "tmux",
         },
+        Case {
+            name: "screen error beats a working status file",
+            meta: live_meta(),
+            signals: Signals {
+                screen: screen(Screen::Error, "API error", "API Error: Unable to connect"),
+                status_file: report("working", 1),
+                ..alive()
+            },
+            label: "error",
+            activity: Some(Activity::Error),
+            decided_by: "screen:claude",
+        },
+        Case {
+            name: "hook idle beats a stale screen reading of working",
+            meta: live_meta(),
+            signals: Signals {
+                screen: screen(Screen::Working, "busy", "esc to interrupt"),
+                hook: hook(Activity::Idle, "Stop", 1),
+                ..alive()
+            },
+            label: "idle",
+            activity: Some(Activity::Idle),
+            decided_by: "hook",
+        },
+        Case {
+            name: "a dialog on screen beats a hook that says working",
+            meta: live_meta(),
+            signals: Signals {
+                screen: screen(Screen::NeedsInput, "permission prompt", "Do you want to proceed?"),
+                hook: hook(Activity::Working, "PreToolUse", 0),
+                ..alive()
+            },
+            label: "needs input",
+            activity: Some(Activity::NeedsInput),
+            decided_by: "screen:claude",
+        },
+        Case {
+            name: "a stale working hook falls through to the screen",
+            meta: live_meta(),
+            signals: Signals {
+                screen: screen(Screen::Idle, "at the prompt", "? for shortcuts"),
+                hook: hook(Activity::Working, "PreToolUse", 120),
+                ..alive()
+            },
+            label: "idle",
+            activity: Some(Activity::Idle),
+            decided_by: "screen:claude",
+        },
+        Case {
+            name: "starting",
+            meta: live_meta(),
+            signals: Signals { screen: screen(Screen::Starting, "drawing its first screen", ""), ..alive() },
+            label: "starting",
+            activity: Some(Activity::Starting),
+            decided_by: "screen:claude",
+        },
+        Case {
+            name: "tmux cannot be asked",
+            meta: live_meta(),
+            signals: Signals { tmux_error: Some("tmux is not installed".into()), ..Signals::new(NOW) },
+            label: "tmux unavailable",
+            activity: None,
+            decided_by: "tmux",
+        },
+        Case {
+            name: "a failing classify is reported",
+            meta: live_meta(),
+            signals: Signals {
+                screen: Some(ScreenSignal::Failed {
+                    plugin: "gemini-runner".into(),
+                    error: "E_PLUGIN_TRAP: trapped in classify".into(),
+                }),
+                ..alive()
+            },
+            label: "running",
+            activity: Some(Activity::Unknown),
+            decided_by: "screen:gemini-runner",
+        },
+        Case {
+            name: "ungranted runner bytes are not run",
+            meta: live_meta(),
+            signals: Signals { screen: Some(ScreenSignal::NotGranted { plugin: "pinned".into() }), ..alive() },
+            label: "running",
+            activity: Some(Activity::Unknown),
+            decided_by: "tmux",
+        },
     ]
 }
 
@@ -304,6 +402,26 @@ fn precedence_table() {
         assert_eq!(status.decided_by, case.decided_by, "{}", case.name);
         assert!(!status.reason.is_empty(), "{}", case.name);
     }
+}
+
+#[test]
+fn tones_follow_the_label_not_its_spelling() {
+    let tone = |signals: Signals| derive(&live_meta(), &signals).tone;
+    assert_eq!(tone(Signals { screen: screen(Screen::NeedsInput, "q", "?"), ..alive() }), Tone::NeedsYou);
+    assert_eq!(tone(Signals { screen: screen(Screen::Error, "e", "!"), ..alive() }), Tone::Problem);
+    assert_eq!(tone(Signals { screen: screen(Screen::Working, "w", "…"), ..alive() }), Tone::Active);
+    assert_eq!(tone(Signals::new(NOW)), Tone::Problem, "session gone");
+}
+
+#[test]
+fn reasons_are_one_terminal_safe_line() {
+    let signals = Signals {
+        screen: screen(Screen::NeedsInput, "forged\nrow", &format!("x{}\x1b[2Jy", " ".repeat(150))),
+        ..alive()
+    };
+    let status = derive(&live_meta(), &signals);
+    assert!(!status.reason.contains('\n') && !status.reason.contains('\x1b'), "{:?}", status.reason);
+    assert!(status.reason.len() < 320, "{:?}", status.reason);
 }
 
 #[test]

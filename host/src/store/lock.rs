@@ -1,6 +1,8 @@
-//! The per-repository lock. Mutual exclusion comes from an advisory `flock` on
-//! `repos/<repo_id>/lock`, which the kernel releases when the holder dies, so a crash can never
-//! wedge a repo. The file's content names the holder (pid, start time, command) for the
+//! The per-repository and per-run locks. Mutual exclusion comes from an advisory `flock` on
+//! `repos/<repo_id>/lock` (the repository's critical sections: run creation, record writes,
+//! repair) or `runs/<run_id>/lock` (one operation on a run at a time: clean, restore, resume,
+//! merge, …), which the kernel releases when the holder dies, so a crash can never wedge
+//! anything. The file's content names the holder (pid, start time, command) for the
 //! "waiting for …" message and for `doctor`/`repair`; content left behind with no live holder
 //! is a stale lock, reported and harmlessly taken over.
 
@@ -21,6 +23,13 @@ pub struct Holder {
     pub command: String,
 }
 
+/// What a lock protects, for its messages and error code.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scope {
+    Repo,
+    Run,
+}
+
 /// An acquired lock; released (content cleared, flock dropped) on drop.
 #[derive(Debug)]
 pub struct RepoLock {
@@ -37,18 +46,33 @@ pub enum LockState {
     Stale(Holder),
 }
 
-/// How long a second process waits for the lock before giving up (`AGENCY_LOCK_TIMEOUT`).
-pub fn wait_bound() -> Duration {
-    std::env::var("AGENCY_LOCK_TIMEOUT")
-        .ok()
-        .and_then(|v| humantime::parse_duration(&v).ok())
-        .unwrap_or(Duration::from_secs(120))
+/// How long a second process waits for a lock before giving up (`AGENCY_LOCK_TIMEOUT`,
+/// default 2 min); a value that is not a duration is an error, never silently the default.
+pub fn wait_bound() -> Result<Duration> {
+    match std::env::var("AGENCY_LOCK_TIMEOUT") {
+        Err(_) => Ok(Duration::from_secs(120)),
+        Ok(value) => humantime::parse_duration(value.trim()).map_err(|e| {
+            AgencyError::new(ErrorCode::InvalidEnv, format!("AGENCY_LOCK_TIMEOUT={value:?} is not a duration: {e}"))
+                .with_hint("export AGENCY_LOCK_TIMEOUT=30s   # or unset it for the default of 2m")
+        }),
+    }
 }
 
 impl RepoLock {
     /// Take the lock, waiting up to `bound`. `on_wait` is called once, after one second of
     /// waiting, with the current holder, so the user learns why nothing happens.
     pub fn acquire(
+        path: &Path,
+        command: &str,
+        bound: Duration,
+        on_wait: impl FnMut(Option<&Holder>),
+    ) -> Result<RepoLock> {
+        Self::acquire_scoped(Scope::Repo, path, command, bound, on_wait)
+    }
+
+    /// [`RepoLock::acquire`] for `scope` (its error is `E_REPO_LOCKED` or `E_RUN_BUSY`).
+    pub fn acquire_scoped(
+        scope: Scope,
         path: &Path,
         command: &str,
         bound: Duration,
@@ -61,7 +85,7 @@ impl RepoLock {
             .truncate(false)
             .mode(0o600)
             .open(path)
-            .map_err(|e| AgencyError::io(ErrorCode::DirNotWritable, "cannot open the repo lock file", path, e))?;
+            .map_err(|e| AgencyError::io(ErrorCode::DirNotWritable, "cannot open the lock file", path, e))?;
         let started = Instant::now();
         let mut told = false;
         let mut pause = Duration::from_millis(5);
@@ -72,7 +96,7 @@ impl RepoLock {
                     let waited = started.elapsed();
                     if waited >= bound {
                         let holder = read_holder(&mut file);
-                        return Err(locked_error(path, holder.as_ref(), bound));
+                        return Err(locked_error(scope, path, holder.as_ref(), bound));
                     }
                     if !told && waited >= Duration::from_secs(1) {
                         told = true;
@@ -117,16 +141,17 @@ fn read_holder(file: &mut File) -> Option<Holder> {
     serde_json::from_str(&text).ok()
 }
 
-fn locked_error(path: &Path, holder: Option<&Holder>, bound: Duration) -> AgencyError {
+fn locked_error(scope: Scope, path: &Path, holder: Option<&Holder>, bound: Duration) -> AgencyError {
     let who = holder.map_or("another agency process".to_string(), |h| {
         format!("pid {} (`{}`, since {})", h.pid, h.command, h.started_at)
     });
-    AgencyError::new(
-        ErrorCode::RepoLocked,
-        format!("repository is locked by {who}; gave up after {}", humantime::format_duration(bound)),
-    )
-    .with_detail("lock", path.display())
-    .with_hint("wait for that command to finish, or raise AGENCY_LOCK_TIMEOUT (e.g. AGENCY_LOCK_TIMEOUT=10m)")
+    let (code, what) = match scope {
+        Scope::Repo => (ErrorCode::RepoLocked, "repository is locked"),
+        Scope::Run => (ErrorCode::RunBusy, "the run is busy with another command"),
+    };
+    AgencyError::new(code, format!("{what}: {who} holds it; gave up after {}", humantime::format_duration(bound)))
+        .with_detail("lock", path.display())
+        .with_hint("wait for that command to finish, or raise AGENCY_LOCK_TIMEOUT (e.g. AGENCY_LOCK_TIMEOUT=10m)")
 }
 
 /// Inspect a lock without waiting (for `doctor` and `repair`).

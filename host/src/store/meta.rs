@@ -43,11 +43,18 @@ pub struct RunMeta {
     pub port_base: Option<u16>,
     #[serde(default)]
     pub worktree_path: String,
+    /// The common git dir of the checkout the run was started from: the run's repository,
+    /// even when another clone of the same GitHub repository shares its repo id.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub git_common_dir: Option<String>,
     #[serde(default)]
     pub created_at: String,
     /// Present only once the session exists.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tmux_session_name: Option<String>,
+    /// Socket path of the tmux server the session lives on; every command talks to that server.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tmux_socket: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub flags: Option<Flags>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -138,8 +145,44 @@ pub struct Archive {
     pub unpushed_commits: bool,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub restored_at: Option<String>,
+    /// Tip of the run branch when archived, when it differs from HEAD (kept reachable).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub branch_commit: Option<String>,
+    /// A commit holding the index as it was (the staged/unstaged split), parent HEAD.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub index_commit: Option<String>,
+    /// Every archive ref made for the run, oldest first (refs are never moved; a later save
+    /// gets a new ref whose commit has the earlier one as a parent).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub saved_refs: Vec<String>,
+    /// Nested repositories and submodules saved as tarballs in the run dir.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub nested: Vec<SavedNested>,
+    /// What was deleted without being saved (only with `--force` or a human's yes).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub unsaved: Vec<String>,
+    /// Set once removal began: the worktree may be partly deleted, so a retry never saves it
+    /// again over the good snapshot.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub removal_started_at: Option<String>,
+    /// Set while a restore is under way (an interrupted one is finished by the next).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub restore_started_at: Option<String>,
     #[serde(flatten)]
     pub extra: Extra,
+}
+
+/// A nested repository or submodule saved as a tarball.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct SavedNested {
+    /// Path inside the worktree.
+    pub path: String,
+    /// File name in the run dir's `archive/`.
+    pub file: String,
+    pub bytes: u64,
+    /// An initialised submodule (restored as a standalone nested repository).
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub submodule: bool,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
@@ -163,10 +206,87 @@ pub struct Launch {
     pub mode: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub started_at: Option<String>,
+    /// When the prompt was typed into the pane (interactive runs whose runner pastes it).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub prompt_sent_at: Option<String>,
+    /// When the agent was seen to take the prompt (it left idle, or the text is on screen).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub prompt_delivered_at: Option<String>,
+    /// How the prompt reached the agent: `command` (argv or stdin), `paste`, or `none`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub prompt_delivery: Option<String>,
+    /// How `agency stop` interrupts this agent, as its runner planned it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub interrupt: Option<InterruptRecord>,
+    /// Time limit of a headless run.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timeout_secs: Option<u64>,
     #[serde(flatten)]
     pub extra: Extra,
+}
+
+/// `{"keys": ["Escape"]}` or `{"signal": "interrupt"}`.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum InterruptRecord {
+    Keys(Vec<String>),
+    Signal(String),
+}
+
+/// Why a run needs the user's attention (`flags.needs_attention_reason`, stored as its
+/// snake_case name; records may hold reasons this version does not know, which read as `Other`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Attention {
+    SetupFailed,
+    LaunchFailed,
+    StopRequested,
+    PromptNotDelivered,
+    VerifyFailed,
+    PrNotMergeable,
+}
+
+impl Attention {
+    pub const ALL: [Attention; 6] = [
+        Attention::SetupFailed,
+        Attention::LaunchFailed,
+        Attention::StopRequested,
+        Attention::PromptNotDelivered,
+        Attention::VerifyFailed,
+        Attention::PrNotMergeable,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Attention::SetupFailed => "setup_failed",
+            Attention::LaunchFailed => "launch_failed",
+            Attention::StopRequested => "stop_requested",
+            Attention::PromptNotDelivered => "prompt_not_delivered",
+            Attention::VerifyFailed => "verify_failed",
+            Attention::PrNotMergeable => "pr_not_mergeable",
+        }
+    }
+}
+
+impl Flags {
+    /// Flag the run for attention for `reason` (replacing an earlier reason).
+    pub fn raise(&mut self, reason: Attention) {
+        self.needs_attention = true;
+        self.needs_attention_reason = Some(reason.as_str().to_string());
+    }
+
+    /// Clear the flag if `reason` is what raised it.
+    pub fn clear(&mut self, reason: Attention) {
+        if self.needs_attention_reason.as_deref() == Some(reason.as_str()) {
+            self.needs_attention = false;
+            self.needs_attention_reason = None;
+        }
+    }
+
+    /// The current reason, if it is one this version knows.
+    pub fn attention(&self) -> Option<Attention> {
+        let reason = self.needs_attention_reason.as_deref()?;
+        Attention::ALL.into_iter().find(|a| a.as_str() == reason)
+    }
 }
 
 fn is_false(b: &bool) -> bool {
@@ -189,6 +309,11 @@ impl RunMeta {
 
     pub fn is_archived(&self) -> bool {
         self.archive.as_ref().is_some_and(|a| a.archived_at.is_some())
+    }
+
+    /// The tmux server the run's session is on.
+    pub fn tmux_server(&self) -> crate::tmux::Server {
+        crate::tmux::Server::of_run(self.tmux_socket.as_deref())
     }
 
     pub fn pipeline_mut(&mut self) -> &mut Pipeline {

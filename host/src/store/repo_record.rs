@@ -95,7 +95,7 @@ pub fn touch(store: &Store, repo: &Repo, gh_authed: Option<bool>) -> Result<()> 
     let _index_lock = crate::store::lock::RepoLock::acquire(
         &store.root().join("repo_index.lock"),
         "update repo_index.json",
-        crate::store::lock::wait_bound(),
+        crate::store::lock::wait_bound()?,
         |_| {},
     )?;
     let mut index: RepoIndex = read_json(&index_path).unwrap_or_default();

@@ -77,8 +77,19 @@ pub fn scan_all(store: &Store) -> Vec<RunEntry> {
     runs
 }
 
-/// Resolve a `<ref>` among `runs`.
-pub fn resolve<'a>(runs: &'a [RunEntry], reference: &str) -> Result<&'a RunEntry> {
+/// Which names a `<ref>` may match.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Resolve {
+    /// Names of live runs only (a name is reused once its run is archived).
+    LiveNames,
+    /// Also names of archived runs, the newest first (for `restore`).
+    ArchivedNamesToo,
+}
+
+/// Resolve a `<ref>` among `runs` (newest first): a live run's exact name, then (for
+/// `ArchivedNamesToo`) the newest archived run of that name, then an exact run id, then a
+/// unique run-id prefix.
+pub fn resolve<'a>(runs: &'a [RunEntry], reference: &str, how: Resolve) -> Result<&'a RunEntry> {
     let reference = reference.trim();
     if reference.is_empty() {
         return Err(AgencyError::new(ErrorCode::Usage, "empty run reference")
@@ -89,6 +100,11 @@ pub fn resolve<'a>(runs: &'a [RunEntry], reference: &str) -> Result<&'a RunEntry
         [one] => return Ok(one),
         [] => {}
         many => return Err(ambiguous(reference, many)),
+    }
+    if how == Resolve::ArchivedNamesToo
+        && let Some(newest) = runs.iter().find(|r| !r.is_live() && r.name() == Some(reference))
+    {
+        return Ok(newest);
     }
     if let Some(exact) = runs.iter().find(|r| r.run_id == reference) {
         return Ok(exact);
@@ -132,20 +148,22 @@ mod tests {
             entry("20260101000000-bbbb", "feat", true),
             entry("20260101000000-cccc", "20260101", false),
         ];
-        assert_eq!(resolve(&runs, "feat").unwrap().run_id, "20260102000000-aaaa");
-        assert_eq!(resolve(&runs, "20260101000000-bbbb").unwrap().run_id, "20260101000000-bbbb");
+        let live = Resolve::LiveNames;
+        assert_eq!(resolve(&runs, "feat", live).unwrap().run_id, "20260102000000-aaaa");
+        assert_eq!(resolve(&runs, "20260101000000-bbbb", live).unwrap().run_id, "20260101000000-bbbb");
         // a live name wins over an id prefix
-        assert_eq!(resolve(&runs, "20260101").unwrap().run_id, "20260101000000-cccc");
-        assert_eq!(resolve(&runs, "20260102").unwrap().run_id, "20260102000000-aaaa");
-        let err = resolve(&runs, "2026010").unwrap_err();
+        assert_eq!(resolve(&runs, "20260101", live).unwrap().run_id, "20260101000000-cccc");
+        assert_eq!(resolve(&runs, "20260102", live).unwrap().run_id, "20260102000000-aaaa");
+        let err = resolve(&runs, "2026010", live).unwrap_err();
         assert_eq!(err.code, ErrorCode::RunIdAmbiguous);
         assert!(err.message.contains("20260101000000-bbbb"));
-        assert_eq!(resolve(&runs, "nope").unwrap_err().code, ErrorCode::RunNotFound);
+        assert_eq!(resolve(&runs, "nope", live).unwrap_err().code, ErrorCode::RunNotFound);
     }
 
     #[test]
-    fn archived_names_do_not_resolve_by_name() {
-        let runs = vec![entry("20260101000000-bbbb", "old", true)];
-        assert_eq!(resolve(&runs, "old").unwrap_err().code, ErrorCode::RunNotFound);
+    fn archived_names_resolve_only_for_restore_newest_first() {
+        let runs = vec![entry("20260102000000-cccc", "old", true), entry("20260101000000-bbbb", "old", true)];
+        assert_eq!(resolve(&runs, "old", Resolve::LiveNames).unwrap_err().code, ErrorCode::RunNotFound);
+        assert_eq!(resolve(&runs, "old", Resolve::ArchivedNamesToo).unwrap().run_id, "20260102000000-cccc");
     }
 }

@@ -1,6 +1,7 @@
 //! Built-in step `script`: runs the repository's `scripts.<phase>` (from `agency.json`) with the
-//! worktree as its working directory, non-interactively, with the `AGENCY_*` environment of the
-//! original system and the configured timeout. The script is taken from the main checkout (the
+//! worktree as its working directory, non-interactively, with the configured timeout. The host
+//! gives every command the run's `AGENCY_*` environment (the original system's, plus
+//! `AGENCY_PHASE` and `AGENCY_NONINTERACTIVE=1`); this plugin adds `CI=1`. The script is taken from the main checkout (the
 //! version the user controls, resolved like the original system did), so an agent cannot weaken
 //! its own verification by editing the script in its worktree. An optional `.agency/out/<phase>.json` (`{schema_version, ok, summary,
 //! data}`) may downgrade success to failure and add a summary, but never upgrades a failure.
@@ -16,6 +17,7 @@ impl Step for Script {
     fn info() -> PluginInfo {
         PluginInfo::step("script", env!("CARGO_PKG_VERSION"), "Runs the repository's scripts.<phase> from agency.json")
             .capability(Capability::exec("repo:**", &["**"]))
+            .capability(Capability::env("CI"))
             .capability(Capability::read(Area::Worktree))
     }
 
@@ -30,24 +32,7 @@ impl Step for Script {
         }
         let program = format!("{}/{}", run.repo_root, script);
         let out_dir = format!("{}/.agency/out", run.worktree);
-        let mut command = Command::new(&program)
-            .cwd(&run.worktree)
-            .env("AGENCY_RUN_ID", &run.run_id)
-            .env("AGENCY_NAME", &run.name)
-            .env("AGENCY_TITLE", &run.title)
-            .env("AGENCY_REPO_ROOT", &run.repo_root)
-            .env("AGENCY_WORKTREE", &run.worktree)
-            .env("AGENCY_BRANCH", &run.branch)
-            .env("AGENCY_PARENT_BRANCH", &run.parent_branch)
-            .env("AGENCY_RUNNER", &run.runner)
-            .env("AGENCY_PHASE", phase_name)
-            .env("AGENCY_OUTPUT_DIR", &out_dir)
-            .env("AGENCY_LOG_DIR", &run.log_dir)
-            .env("AGENCY_NONINTERACTIVE", "1")
-            .env("CI", "1");
-        if let Some(port) = run.param("port_base") {
-            command = command.env("AGENCY_PORT_BASE", port);
-        }
+        let command = Command::new(&program).cwd(&run.worktree).env("CI", "1");
         host::info(&format!("{phase_name}: running {script}"));
         let result = host::exec(&command, run.timeout_ms(DEFAULT_TIMEOUT_MS))?;
         let summary = match (result.timed_out, result.exit_code) {

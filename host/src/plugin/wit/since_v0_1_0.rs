@@ -221,13 +221,16 @@ impl From<types::Command> for api::CommandSpec {
     }
 }
 
+/// API 0.1 plans say "type this once that text shows (or at once)"; they interrupt with
+/// Ctrl-C. In 0.2 terms: a paste, ready on the pattern or when `classify` reads idle.
 impl From<runner_api::LaunchPlan> for api::LaunchPlan {
     fn from(p: runner_api::LaunchPlan) -> Self {
         api::LaunchPlan {
             command: p.command.into(),
             stdin: p.stdin,
-            ready_pattern: p.ready_pattern,
-            send_after_ready: p.send_after_ready,
+            prompt: p.send_after_ready.map_or(api::PromptDelivery::None, api::PromptDelivery::Paste),
+            ready: p.ready_pattern.map_or(api::ReadyWhen::Idle, api::ReadyWhen::Text),
+            interrupt: api::Interrupt::Keys(vec!["C-c".into()]),
         }
     }
 }
@@ -241,7 +244,7 @@ impl From<runner_api::Observation> for api::Observation {
             runner_api::Activity::Exited => api::Activity::Exited,
             runner_api::Activity::Unknown => api::Activity::Unknown,
         };
-        api::Observation { activity, reason: o.reason, evidence: o.evidence }
+        api::Observation { activity, reason: o.reason, evidence: o.evidence, resume_session: None }
     }
 }
 
