@@ -21,8 +21,7 @@ fn main() {
     let manifest_dir = PathBuf::from(std::env::var("CARGO_MANIFEST_DIR").unwrap());
     let root = manifest_dir.parent().unwrap().to_path_buf();
     let plugins = root.join("plugins");
-    for watched in
-        ["Cargo.toml", "Cargo.lock", "sdk", "script", "copy-files", "claude", "codex", "command", "shell", "fixtures"]
+    for watched in ["Cargo.toml", "Cargo.lock", "sdk", "fixtures"].into_iter().chain(BUILTINS.iter().map(|(id, _)| *id))
     {
         println!("cargo:rerun-if-changed={}", plugins.join(watched).display());
     }
@@ -33,12 +32,15 @@ fn main() {
     build_guests(&plugins, &guest_target);
 
     let out = guest_target.join("wasm32-wasip2").join("release");
-    let mut code =
-        String::from("/// Built-in plugins: (id, component bytes).\npub const BUILTINS: &[(&str, &[u8])] = &[\n");
+    let mut code = String::from(
+        "/// Built-in plugins: (id, component bytes, sha256 of the bytes).\npub const BUILTINS: &[(&str, &[u8], &str)] = &[\n",
+    );
     for (id, package) in BUILTINS {
         let file = out.join(format!("{}.wasm", package.replace('-', "_")));
         assert!(file.is_file(), "built-in plugin {id} was not built: {}", file.display());
-        code.push_str(&format!("    ({id:?}, include_bytes!({:?})),\n", file.display().to_string()));
+        let bytes = std::fs::read(&file).unwrap();
+        let sha: String = <sha2::Sha256 as sha2::Digest>::digest(&bytes).iter().map(|b| format!("{b:02x}")).collect();
+        code.push_str(&format!("    ({id:?}, include_bytes!({:?}), {sha:?}),\n", file.display().to_string()));
     }
     code.push_str("];\n");
     code.push_str(&screens_table(&plugins));

@@ -45,13 +45,24 @@ pub fn main() -> ExitCode {
         output.error(&err);
         return ExitCode::from(err.code.exit_status());
     }
-    let result = CommandContext::new(&cli, output).and_then(|ctx| commands::dispatch(&ctx, cli.command));
-    match result {
-        Ok(()) => ExitCode::SUCCESS,
+    let ctx = match CommandContext::new(&cli, output) {
+        Ok(ctx) => ctx,
         Err(err) => {
             output.error(&err);
-            ExitCode::from(err.code.exit_status())
+            return ExitCode::from(err.code.exit_status());
         }
+    };
+    let result = commands::dispatch(&ctx, cli.command);
+    // Off a terminal, what the command said while it worked comes after its error report.
+    if let Err(err) = &result {
+        output.error(err);
+    }
+    for line in ctx.env.ui.take_deferred() {
+        output.status_raw(&line);
+    }
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => ExitCode::from(err.code.exit_status()),
     }
 }
 

@@ -24,6 +24,10 @@ pub trait Ui {
     fn ask(&self, prompt: &str) -> Option<String>;
     /// Show a spinner for a long step on a TTY; cleared when the guard drops.
     fn progress(&self, label: &str) -> Box<dyn Progress + '_>;
+    /// Status and warning lines held back while the command ran (not on a terminal).
+    fn take_deferred(&self) -> Vec<String> {
+        Vec::new()
+    }
 }
 
 /// A running progress indicator.

@@ -97,6 +97,37 @@ impl Worktree {
         }
         Ok(Worktree { path: path.to_path_buf(), git_dir, common_dir: common })
     }
+
+    /// The git dir the repository registered for the worktree at `path` (its back-link names
+    /// `path/.git`), whatever the worktree's own `.git` now says.
+    pub fn registered_git_dir(path: &Path, common_dir: &Path) -> Option<PathBuf> {
+        let here = path.canonicalize().ok()?.join(".git");
+        std::fs::read_dir(common_dir.join("worktrees")).ok()?.flatten().map(|e| e.path()).find(|git_dir| {
+            std::fs::read_to_string(git_dir.join("gitdir")).ok().is_some_and(|back| {
+                let back = PathBuf::from(back.trim_end_matches(['\n', '\r']));
+                back.parent().and_then(|p| p.canonicalize().ok()).map(|p| p.join(".git")) == Some(here.clone())
+            })
+        })
+    }
+
+    /// Put back the link a plugin or agent replaced: the `.git` in the worktree is moved aside
+    /// (never deleted, never read by git) and a plain link to the registered git dir written.
+    pub fn relink(path: &Path, common_dir: &Path) -> Result<(Worktree, PathBuf)> {
+        let git_dir = Self::registered_git_dir(path, common_dir).ok_or_else(|| {
+            AgencyError::new(
+                ErrorCode::WorktreeUntrusted,
+                format!("{} has no registered git dir in {}", path.display(), common_dir.display()),
+            )
+        })?;
+        let link = path.join(".git");
+        let aside = path.join(format!(".git.untrusted-{}", crate::clock::run_id_stamp(crate::clock::now())));
+        let io = |what: &str, e: std::io::Error| AgencyError::io(ErrorCode::WorktreeUntrusted, what, &link, e);
+        if std::fs::symlink_metadata(&link).is_ok() {
+            std::fs::rename(&link, &aside).map_err(|e| io("cannot move the planted .git aside", e))?;
+        }
+        std::fs::write(&link, format!("gitdir: {}\n", git_dir.display())).map_err(|e| io("cannot write .git", e))?;
+        Ok((Worktree::verify(path, common_dir)?, aside))
+    }
 }
 
 /// git by absolute path, resolved once from the caller's `PATH`.
@@ -540,7 +571,11 @@ mod tests {
         std::fs::remove_file(wt.join(".git")).unwrap();
         std::fs::create_dir(wt.join(".git")).unwrap();
         assert_eq!(Worktree::verify(&wt, &common).unwrap_err().code, ErrorCode::WorktreeUntrusted);
-        std::fs::remove_dir(wt.join(".git")).unwrap();
+        assert_eq!(Worktree::registered_git_dir(&wt, &common), Some(common.join("worktrees/wt")));
+        let (relinked, aside) = Worktree::relink(&wt, &common).unwrap();
+        assert_eq!(relinked.git_dir, common.join("worktrees/wt").canonicalize().unwrap());
+        assert!(aside.is_dir(), "the planted .git is kept aside");
+        std::fs::remove_file(wt.join(".git")).unwrap();
         std::os::unix::fs::symlink(common.join("worktrees/wt"), wt.join(".git")).unwrap();
         assert_eq!(Worktree::verify(&wt, &common).unwrap_err().code, ErrorCode::WorktreeUntrusted);
     }

@@ -109,7 +109,8 @@ impl ProcessError {
             ProcessError::NotFound { program } => format!("`{program}` not found on PATH"),
             ProcessError::Spawn { argv, error } => format!("could not start `{argv}`: {error}"),
             ProcessError::Failed { argv, output } => {
-                let tail = output.stderr_tail(5);
+                // One line: the error contract prints messages on one line.
+                let tail = output.stderr_tail(5).replace('\n', " | ");
                 if tail.is_empty() {
                     format!("`{argv}` failed ({})", output.describe_status())
                 } else {

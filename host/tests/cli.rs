@@ -18,6 +18,7 @@ mod test_properties;
 mod test_records;
 mod test_repair;
 mod test_run;
+mod test_sandbox_boundary;
 mod test_session;
 mod test_ship;
 mod test_status;

@@ -27,6 +27,28 @@ fn check_doc(name: &str, generated: &str) {
 }
 
 #[test]
+fn the_security_page_lists_every_variable_rule() {
+    use agency::plugin::env_names::{FORBIDDEN_NAMES, FORBIDDEN_PREFIXES, FORWARD_ONLY_NAMES, FORWARD_ONLY_PREFIXES};
+    let page = std::fs::read_to_string(docs_dir().join("security.md")).unwrap();
+    let (forbidden, forward_only) = page.split_once("<!-- forward-only-list -->").expect("the forward-only marker");
+    for (name, _) in FORBIDDEN_NAMES {
+        assert!(forbidden.contains(&format!("`{name}`")), "docs/security.md does not list forbidden `{name}`");
+    }
+    for (prefix, _) in FORBIDDEN_PREFIXES {
+        assert!(forbidden.contains(&format!("`{prefix}")), "docs/security.md does not list forbidden `{prefix}*`");
+    }
+    for (name, _) in FORWARD_ONLY_NAMES {
+        assert!(forward_only.contains(&format!("`{name}`")), "docs/security.md does not list forward-only `{name}`");
+    }
+    for (prefix, _) in FORWARD_ONLY_PREFIXES {
+        assert!(
+            forward_only.contains(&format!("`{prefix}")),
+            "docs/security.md does not list forward-only `{prefix}*`"
+        );
+    }
+}
+
+#[test]
 fn error_list_matches_the_code() {
     let mut text = String::from(include_str!("../../docs/errors.head.md"));
     text.push_str("| code | exit | meaning | default hint |\n|---|---|---|---|\n");

@@ -26,7 +26,9 @@ fn a_new_plugin_needs_a_grant_and_changed_bytes_ask_again() {
     hostile_step(&env, &repo, &fixture("hostile"));
 
     let stderr = env.agency(&repo, &["run", "--name", "a"]).err("E_PLUGIN_NOT_TRUSTED").to_string();
-    assert!(stderr.contains("hint: agency plugin trust hostile"), "{stderr}");
+    assert!(stderr.contains("hint: agency plugin inspect hostile"), "review first: {stderr}");
+    assert!(stderr.contains("agency plugin trust hostile"), "then grant: {stderr}");
+    assert!(stderr.contains("from project pin"), "says where the bytes came from: {stderr}");
     assert!(stderr.contains("exec git status") && stderr.contains("read repo"), "lists what it asks for: {stderr}");
     assert!(env.run_dirs().is_empty(), "an ungranted plugin is a failed gate");
 
@@ -131,9 +133,14 @@ fn a_corrupt_cache_entry_is_recompiled() {
     let repo = env.repo("r");
     let inspect = env.agency(&repo, &["plugin", "inspect", "shell", "--json"]).json();
     let sha = inspect["plugin"]["sha256"].as_str().unwrap().to_string();
-    let entries: Vec<_> =
-        std::fs::read_dir(private_cache.join("plugins")).unwrap().flatten().map(|e| e.path()).collect();
+    let entries: Vec<_> = std::fs::read_dir(private_cache.join("plugins"))
+        .unwrap()
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|e| e == "cwasm"))
+        .collect();
     assert_eq!(entries.len(), 1, "one compiled entry: {entries:?}");
+    assert!(entries[0].with_extension("digest").is_file(), "a digest beside it verifies what is loaded");
     let name = entries[0].file_name().unwrap().to_string_lossy().into_owned();
     assert!(name.starts_with(&sha) && name.ends_with(".cwasm"), "keyed by the wasm sha256: {name}");
     std::fs::write(&entries[0], b"garbage, not a compiled component").unwrap();

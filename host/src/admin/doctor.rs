@@ -8,9 +8,10 @@ use std::os::unix::fs::PermissionsExt;
 use crate::config::{AgencyJson, Phase};
 use crate::env::Env;
 use crate::error::{AgencyError, ErrorCode};
+use crate::pipeline::authorize::short_sha;
 use crate::pipeline::{authorize, gates};
-use crate::plugin::CallContext;
-use crate::plugin::api::{Mode, PlanRequest, RunInfo};
+use crate::plugin;
+use crate::plugin::api::{Mode, PlanRequest};
 use crate::store::lock::{self, LockState};
 use crate::store::repo_record;
 use crate::{gh, git, repo, tmux};
@@ -217,10 +218,23 @@ fn check_config(repo: &repo::Repo, report: &mut DoctorReport) -> Option<AgencyJs
     Some(config)
 }
 
-/// The default runner and every configured step plugin: they load, are granted, and the
-/// runner's program is on PATH (found by asking the plugin for a plan in the main checkout).
+/// The default runner, every configured step plugin and every project pin: found, granted
+/// (bytes nobody granted are not even loaded), and the runner's plan passes the checker with
+/// its program on PATH.
 fn check_plugins(env: &Env, repo: &repo::Repo, config: &AgencyJson, report: &mut DoctorReport) {
     let project = (repo.root.as_path(), config);
+    for pin in &config.plugins {
+        let name = format!("plugin_pin_{}", pin.id);
+        let found = plugin::source::find(&pin.id, env.plugins().plugins_dir(), Some(project));
+        match found.and_then(|source| Ok((source.sha256.clone(), env.plugins().find_granted(&pin.id, Some(project), &env.dirs.config)?))) {
+            Ok((sha, Some(_))) => report.ok(&name, format!("{} (sha256 {}), granted", pin.path, short_sha(&sha))),
+            Ok((sha, None)) => report.warn(
+                &name,
+                format!("{} (sha256 {}) is pinned by this repository and not granted: agency plugin inspect {} then agency plugin trust {}", pin.path, short_sha(&sha), pin.id, pin.id),
+            ),
+            Err(e) => report.fail(&name, e),
+        }
+    }
     match check_runner(env, repo, project) {
         Ok(detail) => report.ok("runner", detail),
         Err(e) => report.fail("runner", e),
@@ -228,20 +242,22 @@ fn check_plugins(env: &Env, repo: &repo::Repo, config: &AgencyJson, report: &mut
     for phase in Phase::ALL {
         for step in config.steps_for(phase) {
             let name = format!("plugin_{phase}_{}", step.plugin);
-            let found = env.plugins().find(&step.plugin, Some(project));
-            match found.and_then(|p| Ok((env.plugins().granted(&p, &env.dirs.config)?, p))) {
-                Ok((Some(_), plugin)) => report
+            match env.plugins().find_granted(&step.plugin, Some(project), &env.dirs.config) {
+                Ok(Some(plugin)) => report
                     .ok(&name, format!("{} {} ({})", plugin.info.id, plugin.info.version, plugin.origin.describe())),
-                Ok((None, plugin)) => report.fail(&name, not_granted("step", &plugin.info.id)),
+                Ok(None) => report.fail(&name, not_granted("step", &step.plugin)),
                 Err(e) => report.fail(&name, e),
             }
         }
+    }
+    if let Err(e) = config.check_scripts_exist(&repo.root, &Phase::ALL) {
+        report.fail("scripts", e);
     }
 }
 
 fn not_granted(kind: &str, id: &str) -> AgencyError {
     AgencyError::new(ErrorCode::PluginNotTrusted, format!("{kind} plugin `{id}` is not granted"))
-        .with_hint(format!("agency plugin trust {id}"))
+        .with_hint(format!("agency plugin inspect {id}   # review it, then: agency plugin trust {id}"))
 }
 
 fn check_runner(
@@ -251,33 +267,14 @@ fn check_runner(
 ) -> crate::error::Result<String> {
     let runner_name = env.user.default_runner.clone();
     let (id, params) = authorize::runner_plugin_id(env, &runner_name, Some(project))?;
-    let plugin = env.plugins().find(&id, Some(project))?;
+    let plugin =
+        env.plugins().find_granted(&id, Some(project), &env.dirs.config)?.ok_or_else(|| not_granted("runner", &id))?;
     let granted = env.plugins().granted(&plugin, &env.dirs.config)?.ok_or_else(|| not_granted("runner", &id))?;
-    let run = RunInfo {
-        run_id: "doctor".into(),
-        name: "doctor".into(),
-        title: "doctor".into(),
-        repo_id: repo.id.clone(),
-        repo_root: repo.root.display().to_string(),
-        worktree: repo.root.display().to_string(),
-        run_dir: env.dirs.data.display().to_string(),
-        log_dir: env.dirs.data.join("logs").display().to_string(),
-        plugin_data: env.plugins().plugin_data_dir(&id).display().to_string(),
-        runner: runner_name.clone(),
-        params,
-        ..RunInfo::default()
-    };
-    let ctx = CallContext::for_run(run, granted);
-    let plan = env.plugins().plan(&plugin, &ctx, &PlanRequest { mode: Mode::Interactive, ..PlanRequest::default() })?;
-    let program = &plan.command.program;
-    if crate::process::which(program).is_none() {
-        return Err(AgencyError::new(
-            ErrorCode::RunnerNotFound,
-            format!("runner `{runner_name}` needs `{program}`, which is not on PATH"),
-        )
-        .with_hint(format!("install {program}, or set defaults.runner in config.json (for example \"shell\")")));
-    }
-    Ok(format!("{runner_name} (plugin {id}, runs `{program}`)"))
+    let runner = authorize::Authorized { plugin, granted, params };
+    let request = PlanRequest { mode: Mode::Interactive, ..PlanRequest::default() };
+    let hint = "or set defaults.runner in config.json (for example \"shell\")";
+    let approved = authorize::check_plan_in_checkout(env, &runner, repo, &request, hint)?;
+    Ok(format!("{runner_name} (plugin {id}, runs {})", approved.program.display()))
 }
 
 fn check_lock(env: &Env, repo: &repo::Repo, report: &mut DoctorReport) {

@@ -26,7 +26,7 @@ impl CommandContext {
             .chain(std::env::args().skip(1).map(|a| shell_quote(&a)))
             .collect::<Vec<_>>()
             .join(" ");
-        let env = Env::new(dirs, user, cwd, command_line, Box::new(TermUi { output: out }), cli.yes);
+        let env = Env::new(dirs, user, cwd, command_line, Box::new(TermUi::new(out)), cli.yes);
         Ok(CommandContext { out, env })
     }
 }

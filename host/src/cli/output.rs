@@ -6,6 +6,7 @@ use std::io::{BufRead, IsTerminal, Write};
 
 use crate::env::{Progress, Ui};
 use crate::error::AgencyError;
+use crate::safe_text;
 
 #[derive(Debug, Clone, Copy)]
 pub struct Output {
@@ -79,22 +80,33 @@ impl Output {
         }
     }
 
+    /// A line already escaped and styled (a deferred status or warning).
+    pub fn status_raw(&self, line: &str) {
+        eprintln!("{line}");
+    }
+
     pub fn status(&self, text: &str) {
-        eprintln!("{text}");
+        eprintln!("{}", escape_except_newlines(text));
     }
 
     pub fn warn(&self, text: &str) {
-        eprintln!("{} {text}", paint(self.stderr_color, "warning:", Style::Yellow));
+        eprintln!("{}", self.warning_line(text));
     }
 
-    /// The one error printer: `error_code:` first, then the message, details and the hint.
+    fn warning_line(&self, text: &str) -> String {
+        format!("{} {}", paint(self.stderr_color, "warning:", Style::Yellow), escape_except_newlines(text))
+    }
+
+    /// The one error printer: `error_code:` first, then the message, details and the hint,
+    /// each one line with control characters shown escaped (they may quote a plugin or git).
     pub fn error(&self, err: &AgencyError) {
+        let one = |s: &str| safe_text::escape_controls(s).into_owned();
         let mut text = format!("error_code: {}\n", err.code);
-        text.push_str(&format!("{} {}\n", paint(self.stderr_color, "error:", Style::Red), err.message));
+        text.push_str(&format!("{} {}\n", paint(self.stderr_color, "error:", Style::Red), one(&err.message)));
         for (key, value) in &err.details {
-            text.push_str(&format!("  {key}: {value}\n"));
+            text.push_str(&format!("  {}: {}\n", one(key), one(value)));
         }
-        text.push_str(&format!("{} {}\n", paint(self.stderr_color, "hint:", Style::Cyan), err.hint_or_default()));
+        text.push_str(&format!("{} {}\n", paint(self.stderr_color, "hint:", Style::Cyan), one(err.hint_or_default())));
         let _ = std::io::stderr().lock().write_all(text.as_bytes());
     }
 }
@@ -139,18 +151,43 @@ pub fn table(rows: &[Vec<String>]) -> String {
     out
 }
 
-/// The terminal [`Ui`] given to pipelines.
+/// Escape control characters but keep line breaks (status text may list things).
+fn escape_except_newlines(text: &str) -> String {
+    text.split('\n').map(|line| safe_text::escape_controls(line).into_owned()).collect::<Vec<_>>().join("\n")
+}
+
+/// The terminal [`Ui`] given to pipelines. On a terminal, status lines and spinners show as
+/// work happens. Otherwise nothing is printed while the command runs: status and warning
+/// lines are kept and printed when it ends — after the error report if it failed — so a
+/// script always reads `error_code:` as the first line of stderr.
 pub struct TermUi {
     pub output: Output,
+    deferred: std::cell::RefCell<Vec<String>>,
+}
+
+impl TermUi {
+    pub fn new(output: Output) -> Self {
+        TermUi { output, deferred: std::cell::RefCell::new(Vec::new()) }
+    }
 }
 
 impl Ui for TermUi {
     fn status(&self, message: &str) {
-        self.output.status(message);
+        match self.output.stderr_tty {
+            true => self.output.status(message),
+            false => self.deferred.borrow_mut().push(escape_except_newlines(message)),
+        }
     }
 
     fn warn(&self, message: &str) {
-        self.output.warn(message);
+        match self.output.stderr_tty {
+            true => self.output.warn(message),
+            false => self.deferred.borrow_mut().push(self.output.warning_line(message)),
+        }
+    }
+
+    fn take_deferred(&self) -> Vec<String> {
+        std::mem::take(&mut self.deferred.borrow_mut())
     }
 
     fn interactive(&self) -> bool {
@@ -174,7 +211,6 @@ impl Ui for TermUi {
             bar.enable_steady_tick(std::time::Duration::from_millis(100));
             Box::new(Spinner(bar))
         } else {
-            self.output.status(label);
             Box::new(Quiet)
         }
     }

@@ -5,6 +5,8 @@ use serde_json::{Value, json};
 
 use crate::cli::output::{Output, Style};
 use crate::query::RunView;
+use crate::safe_text;
+use crate::status::Tone;
 
 pub const JSON_SCHEMA_VERSION: &str = "1.0";
 
@@ -39,28 +41,36 @@ pub fn run_json(view: &RunView) -> Value {
     }
 }
 
+/// Text from a record or a plugin for a one-line human field: control characters escaped,
+/// whitespace collapsed, cut to `max` characters.
+pub fn text(value: &str, max: usize) -> String {
+    safe_text::one_line(value, max)
+}
+
+/// The style of a status tone.
+pub fn tone_style(tone: Tone) -> Style {
+    match tone {
+        Tone::Problem => Style::Red,
+        Tone::NeedsYou => Style::Yellow,
+        Tone::Done => Style::Cyan,
+        Tone::Active => Style::Green,
+        Tone::Quiet => Style::Dim,
+    }
+}
+
 /// The status cell: label, coloured by how much it needs the user.
 pub fn status_cell(out: &Output, view: &RunView) -> String {
     match &view.status {
         None => out.paint("broken", Style::Red),
-        Some(status) => {
-            let style = match status.label.as_str() {
-                l if l.starts_with("failed") || l == "worktree missing" || l == "session gone" => Style::Red,
-                "needs input" | "blocked" | "stalled" | "agent exited" | "created, not started" => Style::Yellow,
-                "ready for review" | "done" => Style::Cyan,
-                "merged" | "archived" | "abandoned" => Style::Dim,
-                _ => Style::Green,
-            };
-            out.paint(&status.label, style)
-        }
+        Some(status) => out.paint(&status.label, tone_style(status.tone)),
     }
 }
 
 /// The one-line reason shown next to the status.
 pub fn reason(view: &RunView) -> String {
     match (&view.status, &view.entry.meta) {
-        (Some(status), _) => status.reason.clone(),
-        (None, Err(broken)) => format!("{broken}; fix: agency repair --dry-run"),
+        (Some(status), _) => text(&status.reason, 300),
+        (None, Err(broken)) => text(&format!("{broken}; fix: agency repair --dry-run"), 300),
         (None, Ok(_)) => String::new(),
     }
 }
@@ -79,7 +89,7 @@ pub fn status_parts(status: &crate::status::Status) -> String {
 
 /// One line about the plugin that performed a step: `script 0.1.0 (built-in, sha256 1a2b3c…)`.
 pub fn provenance_line(value: &Value) -> String {
-    let field = |k: &str| value.get(k).and_then(|v| v.as_str()).unwrap_or("?").to_string();
+    let field = |k: &str| text(value.get(k).and_then(|v| v.as_str()).unwrap_or("?"), 200);
     match value {
         Value::Array(items) => items.iter().map(provenance_line).collect::<Vec<_>>().join("; "),
         _ => format!(

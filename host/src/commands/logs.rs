@@ -23,7 +23,7 @@ pub fn cmd_logs(ctx: &CommandContext, args: LogsArgs) -> Result<()> {
     let Some(kind) = args.log else {
         let available = logs::available(&ctx.env, &args.reference)?;
         if available.is_empty() {
-            ctx.out.status("no logs yet");
+            ctx.env.ui.status("no logs yet");
             return Ok(());
         }
         let rows: Vec<Vec<String>> = available

@@ -33,7 +33,7 @@ pub fn cmd_ls(ctx: &CommandContext, args: LsArgs) -> Result<()> {
         return Ok(());
     }
     if runs_in_scope.is_empty() {
-        ctx.out.status(if args.all { "no runs" } else { "no live runs (agency ls --all includes archived ones)" });
+        ctx.env.ui.status(if args.all { "no runs" } else { "no live runs (agency ls --all includes archived ones)" });
         return Ok(());
     }
     let now = time::now();
@@ -43,11 +43,11 @@ pub fn cmd_ls(ctx: &CommandContext, args: LsArgs) -> Result<()> {
     for view in &runs_in_scope {
         let meta = view.entry.meta.as_ref().ok();
         rows.push(vec![
-            meta.map_or("?".into(), |m| m.name.clone()),
+            meta.map_or("?".into(), |m| render::text(&m.name, 40)),
             render::status_cell(&ctx.out, view),
-            meta.map_or("".into(), |m| m.runner.clone()),
+            meta.map_or("".into(), |m| render::text(&m.runner, 40)),
             meta.and_then(|m| time::parse_rfc3339(&m.created_at)).map_or("".into(), |t| time::ago(t, now)),
-            view.entry.run_id.clone(),
+            render::text(&view.entry.run_id, 40),
             render::reason(view),
         ]);
     }

@@ -63,7 +63,7 @@ pub fn cmd_run(ctx: &CommandContext, args: RunArgs) -> Result<()> {
     if attach {
         session::attach_session(&ctx.env, &meta.tmux_server(), &session)?;
     } else {
-        ctx.out.status(&format!("attach with: agency attach {}", meta.name));
+        ctx.env.ui.status(&format!("attach with: agency attach {}", meta.name));
     }
     Ok(())
 }

@@ -30,7 +30,7 @@ const LAST_EVENTS: usize = 10;
 pub fn cmd_show(ctx: &CommandContext, args: ShowArgs) -> Result<()> {
     if args.capture {
         let path = crate::pipeline::session::capture_transcript(&ctx.env, &args.reference)?;
-        ctx.out.status(&format!("transcript: {}", path.display()));
+        ctx.env.ui.status(&format!("transcript: {}", path.display()));
     }
     let view = query::show(&ctx.env, &args.reference)?;
     let paths = &view.entry.paths;
@@ -62,17 +62,18 @@ pub fn cmd_show(ctx: &CommandContext, args: ShowArgs) -> Result<()> {
         return Ok(());
     }
     let meta = view.entry.meta_or_broken()?;
+    let t = |value: &str| render::text(value, 500);
     let mut lines = vec![
-        ("run_id".to_string(), meta.run_id.clone()),
-        ("name".to_string(), meta.name.clone()),
-        ("title".to_string(), meta.display_title().to_string()),
-        ("repo_id".to_string(), meta.repo_id.clone()),
-        ("runner".to_string(), meta.runner.clone()),
+        ("run_id".to_string(), t(&meta.run_id)),
+        ("name".to_string(), t(&meta.name)),
+        ("title".to_string(), t(meta.display_title())),
+        ("repo_id".to_string(), t(&meta.repo_id)),
+        ("runner".to_string(), t(&meta.runner)),
         (
             "runner_cmd".to_string(),
-            if meta.runner_cmd.is_empty() { "(not launched)".into() } else { meta.runner_cmd.clone() },
+            if meta.runner_cmd.is_empty() { "(not launched)".into() } else { t(&meta.runner_cmd) },
         ),
-        ("branch".to_string(), format!("{} (from {})", meta.branch, meta.parent_branch)),
+        ("branch".to_string(), t(&format!("{} (from {})", meta.branch, meta.parent_branch))),
         ("created_at".to_string(), meta.created_at.clone()),
         ("session".to_string(), meta.tmux_session_name.clone().unwrap_or_else(|| "(none)".into())),
         ("status".to_string(), render::status_cell(&ctx.out, &view)),
@@ -82,7 +83,7 @@ pub fn cmd_show(ctx: &CommandContext, args: ShowArgs) -> Result<()> {
         lines.push(("decided_by".to_string(), status.decided_by.clone()));
         lines.push(("status_parts".to_string(), render::status_parts(status)));
         if !status.flags.is_empty() {
-            lines.push(("flags".to_string(), status.flags.join(", ")));
+            lines.push(("flags".to_string(), t(&status.flags.join(", "))));
         }
     }
     for (step, provenance) in &meta.plugins {

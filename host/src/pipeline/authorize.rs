@@ -11,6 +11,7 @@ use crate::error::{AgencyError, ErrorCode, Result};
 use crate::plugin::api::{Capability, PluginKind, RunInfo};
 use crate::plugin::grants::Grants;
 use crate::plugin::{self, Plugin, PluginHost};
+use crate::safe_text;
 use crate::store::RunPaths;
 use crate::store::meta::RunMeta;
 
@@ -79,7 +80,7 @@ pub fn authorize(env: &Env, plugin: &Plugin) -> Result<Vec<Capability>> {
     if env.assume_yes {
         Grants::grant(&env.dirs.config, id, &plugin.sha256, declared.clone())?;
         env.ui.status(&format!(
-            "granted plugin `{id}` ({}) its declared capabilities (--yes)",
+            "granted plugin `{id}` ({}) its declared capabilities (--yes; remembered for these exact bytes, revoke with agency plugin remove {id})",
             short_sha(&plugin.sha256)
         ));
         return Ok(declared.clone());
@@ -97,29 +98,33 @@ pub fn authorize(env: &Env, plugin: &Plugin) -> Result<Vec<Capability>> {
     Err(AgencyError::new(
         ErrorCode::PluginNotTrusted,
         format!(
-            "plugin `{id}` ({}) has not been granted its capabilities: {}",
+            "plugin `{id}` ({}, from {}) has not been granted its capabilities: {}",
             short_sha(&plugin.sha256),
+            safe_text::one_line(&plugin.origin.describe(), 200),
             list(declared)
         ),
     )
-    .with_hint(format!("agency plugin trust {id}   # or pass --yes to grant them for this run")))
+    .with_hint(format!(
+        "agency plugin inspect {id}   # review it; then agency plugin trust {id} (or pass --yes, which also remembers the grant)"
+    )))
 }
 
-/// Text shown before asking for a grant.
+/// Text shown before asking for a grant. Everything the plugin supplied is escaped, so the
+/// terminal shows exactly what is granted (no escape sequence can redraw the list).
 pub fn describe_request(plugin: &Plugin) -> String {
     let mut text = format!(
         "plugin `{}` {} ({} plugin, sha256 {}, {}) asks for:",
         plugin.info.id,
-        plugin.info.version,
+        safe_text::one_line(&plugin.info.version, 64),
         plugin.info.kind.as_str(),
         short_sha(&plugin.sha256),
-        plugin.origin.describe()
+        safe_text::one_line(&plugin.origin.describe(), 200)
     );
     if plugin.info.capabilities.is_empty() {
         text.push_str("\n  (nothing)");
     }
     for capability in &plugin.info.capabilities {
-        text.push_str(&format!("\n  - {capability}"));
+        text.push_str(&format!("\n  - {}", safe_text::escape_controls(&capability.to_string())));
     }
     text
 }
@@ -128,7 +133,11 @@ fn list(capabilities: &[Capability]) -> String {
     if capabilities.is_empty() {
         "none".into()
     } else {
-        capabilities.iter().map(ToString::to_string).collect::<Vec<_>>().join(", ")
+        capabilities
+            .iter()
+            .map(|c| safe_text::escape_controls(&c.to_string()).into_owned())
+            .collect::<Vec<_>>()
+            .join(", ")
     }
 }
 
@@ -162,4 +171,35 @@ pub fn run_info(
         runner: meta.runner.clone(),
         params,
     })
+}
+
+/// Ask `runner` for a plan in the main checkout (standing in for a worktree that does not exist
+/// yet) and put it through the checker: what a run would launch, known before it is created.
+/// `then` is what to do after installing a missing agent program.
+pub fn check_plan_in_checkout(
+    env: &Env,
+    runner: &Authorized,
+    repo: &crate::repo::Repo,
+    request: &crate::plugin::api::PlanRequest,
+    then: &str,
+) -> Result<crate::plugin::checker::Approved> {
+    let id = &runner.plugin.info.id;
+    let root = repo.root.display().to_string();
+    let scratch = env.store.repo_dir(&repo.id).display().to_string();
+    let run = RunInfo {
+        run_id: "gate".into(),
+        name: "gate".into(),
+        repo_id: repo.id.clone(),
+        repo_root: root.clone(),
+        worktree: root,
+        run_dir: scratch.clone(),
+        log_dir: scratch,
+        plugin_data: env.store.plugin_data_dir(id).display().to_string(),
+        runner: id.clone(),
+        params: runner.params.clone(),
+        ..RunInfo::default()
+    };
+    let ctx = crate::plugin::CallContext::for_run(run.clone(), runner.granted.clone());
+    let plan = env.plugins().plan(&runner.plugin, &ctx, request)?;
+    env.plugins().check_launch(&runner.plugin, &runner.granted, &run, &plan, then)
 }

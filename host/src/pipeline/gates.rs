@@ -6,13 +6,12 @@
 
 use std::path::{Path, PathBuf};
 
-use super::authorize::Authorized;
+use super::authorize::{self, Authorized};
 use crate::config::AgencyJson;
 use crate::env::Env;
 use crate::error::{AgencyError, ErrorCode, Result};
 use crate::git;
-use crate::plugin::CallContext;
-use crate::plugin::api::{PlanRequest, RunInfo};
+use crate::plugin::api::PlanRequest;
 use crate::repo::{self, Located, Repo};
 use crate::store::names;
 use crate::store::runs;
@@ -133,29 +132,8 @@ fn parent_not_found(root: &Path, given: &str) -> AgencyError {
 /// through the checker: an undeclared argument, a forbidden variable or a missing agent
 /// program stops the run before anything exists.
 pub fn check_launch_plan(env: &Env, gated: &Gated, runner: &Authorized, request: &PlanRequest) -> Result<()> {
-    let id = &runner.plugin.info.id;
-    let plugin_data = env.store.plugin_data_dir(id);
-    let root = gated.repo.root.display().to_string();
-    let run = RunInfo {
-        run_id: "gate".into(),
-        name: gated.name.clone().unwrap_or_else(|| "gate".into()),
-        title: String::new(),
-        repo_id: gated.repo.id.clone(),
-        repo_root: root.clone(),
-        worktree: root,
-        run_dir: env.store.repo_dir(&gated.repo.id).display().to_string(),
-        log_dir: env.store.repo_dir(&gated.repo.id).display().to_string(),
-        plugin_data: plugin_data.display().to_string(),
-        branch: String::new(),
-        parent_branch: gated.parent_branch.clone(),
-        runner: id.clone(),
-        params: runner.params.clone(),
-    };
-    let ctx = CallContext::for_run(run.clone(), runner.granted.clone());
-    let plan = env.plugins().plan(&runner.plugin, &ctx, request)?;
-    env.plugins().check_launch(&runner.plugin, &runner.granted, &run, &plan, "run again").map(|_| ())
+    authorize::check_plan_in_checkout(env, runner, &gated.repo, request, "run again").map(|_| ())
 }
-
 /// A stale base is a common surprise: say so when the local parent is behind what was last
 /// fetched from origin (no network here; the run still starts from the local branch).
 fn warn_if_behind(env: &Env, root: &Path, parent: &str) {

@@ -306,16 +306,34 @@ fn relink(env: &Env, repairs: &mut Repairs, entry: &RunEntry, meta: &RunMeta, re
     let moved = recorded.as_ref().is_some_and(|old| !old.exists() && *old != repo.common_dir)
         || link_target(Path::new(&meta.worktree_path)).is_some_and(|target| !target.exists());
     if !moved {
+        let path = PathBuf::from(&meta.worktree_path);
+        if Worktree::registered_git_dir(&path, &repo.common_dir).is_none() {
+            return repairs.found(
+                "untrusted_worktree",
+                &meta.name,
+                why,
+                format!(
+                    "inspect {}/.git by hand; agency runs no git in it until it links to {}",
+                    meta.worktree_path,
+                    repo.common_dir.display()
+                ),
+                Action::Manual,
+            );
+        }
+        let record = RunRecord::new(env, &entry.repo_id, &entry.run_id);
+        let common = repo.common_dir.clone();
+        let fix: Fix = Box::new(move || {
+            let (_, aside) = Worktree::relink(&path, &common).map_err(|e| e.message)?;
+            record
+                .event("repaired", json!({ "finding": "untrusted_worktree", "moved_aside": aside }))
+                .map_err(|e| e.message)
+        });
         return repairs.found(
             "untrusted_worktree",
             &meta.name,
             why,
-            format!(
-                "inspect {}/.git by hand; agency runs no git in it until it links to {}",
-                meta.worktree_path,
-                repo.common_dir.display()
-            ),
-            Action::Manual,
+            "move the replaced .git aside (kept, never run) and link the worktree to its repository again",
+            Action::Fix(fix),
         );
     }
     let record = RunRecord::new(env, &entry.repo_id, &entry.run_id);

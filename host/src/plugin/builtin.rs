@@ -4,14 +4,14 @@
 
 include!(concat!(env!("OUT_DIR"), "/builtin_plugins.rs"));
 
-/// The embedded component of built-in `id`.
-pub fn bytes(id: &str) -> Option<&'static [u8]> {
-    BUILTINS.iter().find(|(name, _)| *name == id).map(|(_, bytes)| *bytes)
+/// The embedded component of built-in `id` and its sha256 (computed at build time).
+pub fn bytes(id: &str) -> Option<(&'static [u8], &'static str)> {
+    BUILTINS.iter().find(|(name, _, _)| *name == id).map(|(_, bytes, sha)| (*bytes, *sha))
 }
 
 /// Ids of all built-in plugins.
 pub fn ids() -> impl Iterator<Item = &'static str> {
-    BUILTINS.iter().map(|(id, _)| *id)
+    BUILTINS.iter().map(|(id, _, _)| *id)
 }
 
 /// Recorded screens shipped for built-in runner `id`: (file name, text).

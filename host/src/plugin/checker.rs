@@ -228,11 +228,7 @@ impl Policy<'_> {
     }
 
     fn check_command(&self, command: &CommandRequest) -> Result<Approved, Denial> {
-        let asked = std::iter::once(command.program)
-            .chain(command.args.iter().map(String::as_str))
-            .collect::<Vec<_>>()
-            .join(" ");
-        let asked = format!("exec {asked}");
+        let asked = bounded_command_line(command);
         check_sizes(command, &asked)?;
         let matching: Vec<&Capability> = self
             .declared
@@ -381,6 +377,22 @@ impl Policy<'_> {
         }
         Ok(found)
     }
+}
+
+/// `exec <program> <args…>` for messages, built from no more than it can show (a denied
+/// 32 MiB argument is never copied whole).
+fn bounded_command_line(command: &CommandRequest) -> String {
+    let mut line = String::from("exec");
+    for word in std::iter::once(command.program).chain(command.args.iter().map(String::as_str)) {
+        if line.len() > limits::DENIAL_TEXT * 2 {
+            break;
+        }
+        line.push(' ');
+        let room = limits::DENIAL_TEXT * 2 + 1 - line.len().min(limits::DENIAL_TEXT * 2);
+        let cut = word.char_indices().nth(room).map_or(word.len(), |(i, _)| i);
+        line.push_str(&word[..cut]);
+    }
+    line
 }
 
 fn unreachable_approval<T>() -> T {
@@ -785,5 +797,98 @@ mod tests {
         let policy = Policy { declared: &declared, granted: &declared, areas: &f.areas };
         assert_eq!(policy.preopen_access(Area::Worktree), Some(Access::Write));
         assert_eq!(policy.preopen_access(Area::Repo), None);
+    }
+}
+
+#[cfg(test)]
+mod properties {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn name() -> impl Strategy<Value = String> {
+        prop_oneof![
+            Just("LD_PRELOAD".to_string()),
+            Just("PATH".to_string()),
+            Just("GIT_CONFIG_KEY_0".to_string()),
+            Just("AGENCY_RUN_ID".to_string()),
+            Just("CARGO_HOME".to_string()),
+            Just("API_KEY".to_string()),
+            Just("CI".to_string()),
+            "[A-Z_][A-Z0-9_]{0,12}",
+            ".{0,6}",
+        ]
+    }
+
+    fn value() -> impl Strategy<Value = EnvValue> {
+        prop_oneof![".{0,8}".prop_map(EnvValue::Literal), name().prop_map(EnvValue::Host)]
+    }
+
+    proptest! {
+        /// Whatever variables a plugin asks for, what is approved is declared and granted,
+        /// never forbidden, never a host-owned name, and forward-only names carry only the
+        /// user's own value.
+        #[test]
+        fn approved_environments_respect_every_rule(env in prop::collection::vec((name(), value()), 0..6), granted_api in any::<bool>()) {
+            let dir = tempfile::tempdir().unwrap();
+            let areas = AreaRoots::new([(Area::Worktree, dir.path().to_path_buf())]);
+            let mut declared = vec![
+                Capability::Exec { program: "*".into(), args: vec!["**".into()] },
+                Capability::Fs { area: Area::Worktree, access: Access::Read },
+                Capability::Env("CI".into()),
+                Capability::Env("CARGO_HOME".into()),
+                Capability::Env("API_KEY".into()),
+            ];
+            let granted: Vec<Capability> = declared.iter().filter(|c| granted_api || **c != Capability::Env("API_KEY".into())).cloned().collect();
+            declared.push(Capability::Env("LATER".into()));
+            let policy = Policy { declared: &declared, granted: &granted, areas: &areas };
+            let request = CommandRequest { program: "sh", args: &[], cwd: dir.path(), env: &env, stdin: None };
+            if let Ok(approved) = policy.check_exec(&request) {
+                for (name, value) in &approved.env {
+                    prop_assert!(granted.contains(&Capability::Env(name.clone())), "{name} not granted");
+                    let rule = env_names::rule(name);
+                    prop_assert!(!matches!(rule, EnvRule::Forbidden(_) | EnvRule::HostOwned), "{name}: {rule:?}");
+                    if let EnvRule::ForwardOnly(_) = env_names::rule(name) {
+                        prop_assert_eq!(value, &EnvValue::Host(name.clone()));
+                    }
+                }
+            }
+        }
+
+        /// Keystrokes with a control character other than a newline or tab are never approved.
+        #[test]
+        fn keystrokes_with_controls_are_never_approved(keys in "\\PC{0,20}[\\x00-\\x08\\x0b-\\x1f\\x7f\\u{80}-\\u{9f}]\\PC{0,20}") {
+            let dir = tempfile::tempdir().unwrap();
+            let areas = AreaRoots::new([(Area::Worktree, dir.path().to_path_buf())]);
+            let declared = [
+                Capability::Exec { program: "*".into(), args: vec!["**".into()] },
+                Capability::Fs { area: Area::Worktree, access: Access::Read },
+            ];
+            let policy = Policy { declared: &declared, granted: &declared, areas: &areas };
+            let launch = LaunchRequest {
+                command: CommandRequest { program: "sh", args: &[], cwd: dir.path(), env: &[], stdin: None },
+                ready_pattern: None,
+                keystrokes: Some(&keys),
+                interrupt_keys: &[],
+            };
+            prop_assert!(policy.check_launch(&launch).is_err());
+        }
+
+        /// Arguments are approved exactly when a declared pattern matches them.
+        #[test]
+        fn arguments_are_approved_exactly_when_a_pattern_matches(args in prop::collection::vec("[a-z*-]{0,4}", 0..5), patterns in prop::collection::vec(prop_oneof![Just("*".to_string()), "[a-z-]{0,3}"], 0..4), rest in any::<bool>()) {
+            let dir = tempfile::tempdir().unwrap();
+            let areas = AreaRoots::new([(Area::Worktree, dir.path().to_path_buf())]);
+            let mut patterns = patterns;
+            if rest {
+                patterns.push("**".into());
+            }
+            let declared = [
+                Capability::Exec { program: "sh".into(), args: patterns.clone() },
+                Capability::Fs { area: Area::Worktree, access: Access::Read },
+            ];
+            let policy = Policy { declared: &declared, granted: &declared, areas: &areas };
+            let request = CommandRequest { program: "sh", args: &args, cwd: dir.path(), env: &[], stdin: None };
+            prop_assert_eq!(policy.check_exec(&request).is_ok(), args_match(&patterns, &args));
+        }
     }
 }

@@ -1,15 +1,25 @@
 //! The wasmtime engine and the on-disk cache of compiled components. One engine per process
-//! with epoch interruption (a ticker thread advances the epoch every 10 ms). Compiled code is
-//! cached in `${AGENCY_CACHE_DIR}/plugins/<sha256>-<engine hash>.cwasm`, written atomically
-//! (temp + rename, never rewritten in place because it is memory-mapped) and loaded with
-//! `deserialize_file`; a corrupt or incompatible entry is recompiled, never fatal.
+//! with epoch interruption (a ticker thread advances the epoch every 10 ms). Before anything
+//! is compiled, a component's shape is checked (how many linear memories its modules define,
+//! how large they start), so one that could never run within the limits is refused as invalid
+//! instead of failing later.
+//!
+//! Compiled code is cached in `${AGENCY_CACHE_DIR}/plugins/<sha256>-<engine hash>.cwasm`,
+//! written atomically (temp + rename, never rewritten in place because it is memory-mapped)
+//! and loaded with `deserialize_file`. Beside each entry a `.digest` file records the sha256 of
+//! the compiled bytes and the file's identity (size, inode, change time): an entry whose
+//! identity changed is hashed again, and one whose bytes no longer match is recompiled — a
+//! file swapped into the cache under a granted sha256 never runs.
 
 use std::hash::{Hash, Hasher};
+use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use serde::{Deserialize, Serialize};
 use wasmtime::component::Component;
 
+use super::sandbox::{MEMORY_COUNT_LIMIT, MEMORY_LIMIT};
 use crate::error::{AgencyError, ErrorCode, Result};
 
 pub const EPOCH_TICK: Duration = Duration::from_millis(10);
@@ -25,6 +35,27 @@ pub struct Engine {
 pub enum Loaded {
     CacheHit,
     Compiled,
+}
+
+/// What the `.digest` file beside a cache entry records.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+struct Digest {
+    sha256: String,
+    len: u64,
+    ino: u64,
+    ctime_ns: i128,
+}
+
+impl Digest {
+    fn of(path: &Path, sha256: String) -> std::io::Result<Digest> {
+        let meta = std::fs::metadata(path)?;
+        Ok(Digest {
+            sha256,
+            len: meta.len(),
+            ino: meta.ino(),
+            ctime_ns: i128::from(meta.ctime()) * 1_000_000_000 + i128::from(meta.ctime_nsec()),
+        })
+    }
 }
 
 impl Engine {
@@ -56,20 +87,24 @@ impl Engine {
     /// The component for `bytes` (whose sha256 is given), from the cache or compiled into it.
     pub fn load(&self, bytes: &[u8], sha256: &str, cache_dir: &Path) -> Result<(Component, Loaded)> {
         let path = self.cache_path(cache_dir, sha256);
+        let digest_path = path.with_extension("digest");
         if path.is_file() {
-            // SAFETY: the file is in agency's private cache dir, was written by this engine
-            // configuration (the name carries its compatibility hash) and is replaced only by
-            // rename, never modified in place; wasmtime also validates the header.
-            match unsafe { Component::deserialize_file(&self.engine, &path) } {
-                Ok(component) => return Ok((component, Loaded::CacheHit)),
-                Err(_) => {
-                    let _ = std::fs::remove_file(&path);
+            if cache_entry_intact(&path, &digest_path) {
+                // SAFETY: the entry's bytes are the ones this engine configuration wrote (the
+                // digest above checks them), it is replaced only by rename, never modified in
+                // place, and wasmtime validates the header.
+                if let Ok(component) = unsafe { Component::deserialize_file(&self.engine, &path) } {
+                    return Ok((component, Loaded::CacheHit));
                 }
             }
+            let _ = std::fs::remove_file(&path);
+            let _ = std::fs::remove_file(&digest_path);
         }
         let compiled = self.compile(bytes)?;
         if crate::store::dirs::ensure_dir(path.parent().unwrap_or(cache_dir)).is_ok()
             && crate::store::atomic::write_atomic(&path, &compiled).is_ok()
+            && let Ok(digest) = Digest::of(&path, crate::repo::sha256_hex(&compiled))
+            && crate::store::atomic::write_json_atomic(&digest_path, &digest).is_ok()
         {
             // SAFETY: as above; we just wrote this file from `precompile_component`.
             if let Ok(component) = unsafe { Component::deserialize_file(&self.engine, &path) } {
@@ -85,14 +120,24 @@ impl Engine {
 
     /// Compile without touching the cache (`agency plugin dev`).
     pub fn load_uncached(&self, bytes: &[u8]) -> Result<Component> {
+        check_shape(bytes)?;
         Component::new(&self.engine, bytes).map_err(|e| not_a_component(&e.to_string()))
     }
 
     fn compile(&self, bytes: &[u8]) -> Result<Vec<u8>> {
-        if !wasmparser_is_component(bytes) {
-            return Err(not_a_component("the file is not a WebAssembly component (a core module or another format)"));
-        }
+        check_shape(bytes)?;
         self.engine.precompile_component(bytes).map_err(|e| not_a_component(&format!("{e:#}")))
+    }
+}
+
+/// The entry's identity is the one recorded, or (after a copy or touch) its bytes still hash
+/// to the recorded digest.
+fn cache_entry_intact(path: &Path, digest_path: &Path) -> bool {
+    let Some(recorded) = crate::store::read_json::<Digest>(digest_path) else { return false };
+    match Digest::of(path, recorded.sha256.clone()) {
+        Ok(now) if now == recorded => true,
+        Ok(_) => std::fs::read(path).is_ok_and(|bytes| crate::repo::sha256_hex(&bytes) == recorded.sha256),
+        Err(_) => false,
     }
 }
 
@@ -101,7 +146,42 @@ fn not_a_component(detail: &str) -> AgencyError {
         .with_hint("build plugins with `cargo build --release --target wasm32-wasip2` (see docs/plugins.md)")
 }
 
-/// A component starts with `\0asm` and a version/layer word whose layer is 1.
-fn wasmparser_is_component(bytes: &[u8]) -> bool {
-    bytes.len() >= 8 && &bytes[..4] == b"\0asm" && bytes[6..8] == [1, 0]
+/// A component (not a core module), whose modules together define at most
+/// [`MEMORY_COUNT_LIMIT`] linear memories starting within [`MEMORY_LIMIT`].
+fn check_shape(bytes: &[u8]) -> Result<()> {
+    if !(bytes.len() >= 8 && &bytes[..4] == b"\0asm" && bytes[6..8] == [1, 0]) {
+        return Err(not_a_component("the file is not a WebAssembly component (a core module or another format)"));
+    }
+    let mut memories = 0usize;
+    let mut initial_bytes = 0u64;
+    for payload in wasmparser::Parser::new(0).parse_all(bytes) {
+        let payload = payload.map_err(|e| not_a_component(&e.to_string()))?;
+        if let wasmparser::Payload::MemorySection(section) = payload {
+            for memory in section {
+                let memory = memory.map_err(|e| not_a_component(&e.to_string()))?;
+                memories += 1;
+                let page = 1u64 << memory.page_size_log2.unwrap_or(16);
+                initial_bytes = initial_bytes.saturating_add(memory.initial.saturating_mul(page));
+            }
+        }
+    }
+    if memories > MEMORY_COUNT_LIMIT {
+        return Err(AgencyError::new(
+            ErrorCode::PluginInvalid,
+            format!("the component defines {memories} linear memories; a plugin may have at most {MEMORY_COUNT_LIMIT}"),
+        )
+        .with_hint("build the plugin as one component of ordinary modules (see docs/plugins.md, Limits)"));
+    }
+    if initial_bytes > MEMORY_LIMIT as u64 {
+        return Err(AgencyError::new(
+            ErrorCode::PluginInvalid,
+            format!(
+                "the component's memories start at {} MiB together; a plugin may use at most {} MiB",
+                initial_bytes >> 20,
+                MEMORY_LIMIT >> 20
+            ),
+        )
+        .with_hint("lower the plugin's initial memory (see docs/plugins.md, Limits)"));
+    }
+    Ok(())
 }

@@ -62,11 +62,11 @@ pub fn installed_paths(plugins_dir: &Path, id: &str) -> (PathBuf, PathBuf) {
 }
 
 pub fn builtin(id: &str) -> Option<Source> {
-    let bytes = builtin::bytes(id)?;
+    let (bytes, sha256) = builtin::bytes(id)?;
     Some(Source {
         origin: Origin::Builtin,
         bytes: Cow::Borrowed(bytes),
-        sha256: sha256_hex(bytes),
+        sha256: sha256.to_string(),
         expected_id: Some(id.into()),
         dev: false,
     })

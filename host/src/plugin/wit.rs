@@ -82,12 +82,22 @@ fn import_error(engine: &Engine, component: &Component, err: &wasmtime::Error) -
         .map(|(name, _)| name.to_string())
         .filter(|name| !PROVIDED_IMPORTS.iter().any(|p| name.starts_with(p)))
         .collect();
-    let message = match unknown.is_empty() {
-        true => format!("the plugin cannot be linked: {err:#}"),
-        false => format!("the plugin imports {} which agency does not provide", unknown.join(", ")),
-    };
-    AgencyError::new(ErrorCode::PluginImportUnsupported, message)
-        .with_hint("plugins get WASI 0.2 (no http) and agency:plugin/host; for componentize-js, build without the http and fetch-event features")
+    if unknown.is_empty() {
+        // Every import is provided, so the exports or the imports' types do not match the API.
+        return AgencyError::new(
+            ErrorCode::PluginInvalid,
+            format!(
+                "the plugin does not match the API it names: {}",
+                crate::safe_text::one_line(&format!("{err:#}"), 300)
+            ),
+        )
+        .with_hint("rebuild the plugin against the frozen WIT of its API version (agency plugin new scaffolds one)");
+    }
+    AgencyError::new(
+        ErrorCode::PluginImportUnsupported,
+        format!("the plugin imports {} which agency does not provide", unknown.join(", ")),
+    )
+    .with_hint("plugins get WASI 0.2 (no http) and agency:plugin/host; for componentize-js, build without the http and fetch-event features")
 }
 
 impl Pre {

@@ -36,19 +36,20 @@ impl Outcome {
     }
 
     /// Assert failure with exit status 1 (2 for usage) and an error report on stderr that
-    /// starts with `error_code: <code>` followed by the `error:` line, and ends with a `hint:`
-    /// line. Only status lines printed
-    /// while the command worked (such as "waiting for the repository lock") may precede it.
+    /// starts with `error_code: <code>` — the very first line of stderr, since the tests run
+    /// without a terminal — followed by the `error:` line, and has a `hint:` line.
     #[track_caller]
     pub fn err(&self, code: &str) -> &str {
         let lines: Vec<&str> = self.stderr.lines().collect();
         let at = lines.iter().position(|l| l.starts_with("error_code: "));
         let context = format!("stdout:\n{}\nstderr:\n{}", self.stdout, self.stderr);
         let at = at.unwrap_or_else(|| panic!("no error_code line\n{context}"));
+        assert_eq!(at, 0, "error_code is the first line of stderr off a terminal\n{context}");
         assert_eq!(lines[at], format!("error_code: {code}"), "{context}");
         assert_eq!(lines.iter().filter(|l| l.starts_with("error_code: ")).count(), 1, "error printed once\n{context}");
         assert!(lines.get(at + 1).is_some_and(|l| l.starts_with("error: ")), "message line\n{context}");
-        assert!(lines[at..].iter().any(|l| l.starts_with("hint: ")), "every error has a hint\n{context}");
+        let hint = lines[at..].iter().position(|l| l.starts_with("hint: "));
+        assert!(hint.is_some(), "every error has a hint\n{context}");
         let status = if code == "E_USAGE" { 2 } else { 1 };
         assert_eq!(self.code, status, "exit status for {code}\n{context}");
         &self.stderr

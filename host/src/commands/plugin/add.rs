@@ -20,7 +20,7 @@ pub fn cmd_add(ctx: &CommandContext, args: AddArgs) -> Result<()> {
     ctx.out.line(&format!("installed: {}", added.installed.display()));
     ctx.out.line(&format!("compiled: {}", if added.compiled { "yes (cached for later runs)" } else { "cache hit" }));
     if added.view.grant == "not granted" {
-        ctx.out.status(&format!("not granted yet: agency plugin trust {}", added.view.id));
+        ctx.env.ui.status(&format!("not granted yet: agency plugin trust {}", added.view.id));
     }
     Ok(())
 }

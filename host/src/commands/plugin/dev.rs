@@ -23,7 +23,7 @@ pub fn cmd_dev(ctx: &CommandContext, args: DevArgs) -> Result<()> {
         conformance::run(&ctx.env, &wasm.display().to_string(), screens.is_dir().then_some(screens.as_path()))?;
     let failed: Vec<_> = checks.iter().filter(|c| !c.passed).collect();
     for check in &failed {
-        ctx.out.warn(&format!("conformance: {}: {}", check.check, check.detail));
+        ctx.env.ui.warn(&format!("conformance: {}: {}", check.check, check.detail));
     }
     let added = plugin_admin::add(&ctx.env, &wasm, true)?;
     super::print_view(&ctx.out, &added.view);
