@@ -84,7 +84,13 @@ impl Worktree {
             .map(|t| t.trim_end_matches(['\n', '\r']))
             .ok_or_else(|| untrusted(".git does not say `gitdir: …`".into()))?;
         let target = path.join(target);
-        let git_dir = target.canonicalize().map_err(|e| untrusted(format!("its git dir {}: {e}", target.display())))?;
+        let git_dir = target.canonicalize().map_err(|e| match e.kind() {
+            std::io::ErrorKind::NotFound => untrusted(format!(
+                "its git dir {} no longer exists (the repository moved? `agency repair` relinks it)",
+                target.display()
+            )),
+            _ => untrusted(format!("its git dir {}: {e}", target.display())),
+        })?;
         let common = common_dir.canonicalize().map_err(|e| untrusted(format!("{}: {e}", common_dir.display())))?;
         if git_dir.parent() != Some(&common.join("worktrees")) {
             return Err(untrusted(format!(".git points at {}", git_dir.display())));
@@ -185,9 +191,22 @@ fn query(cmd: Cmd, what: &str) -> Result<Option<String>> {
     }
 }
 
-/// Top level of the working tree containing `dir`, or `None` outside a repository.
-pub fn toplevel(dir: &Path) -> Result<Option<PathBuf>> {
-    Ok(query(dir.git().args(["rev-parse", "--show-toplevel"]), "find repository root")?.map(PathBuf::from))
+/// Top level of the working tree containing `dir` and its common git dir (both absolute), or
+/// `None` outside a repository (or in a bare one). One git call: every command starts here.
+pub fn toplevel_and_common_dir(dir: &Path) -> Result<Option<(PathBuf, PathBuf)>> {
+    let cmd = dir.git().args(["rev-parse", "--path-format=absolute", "--show-toplevel", "--git-common-dir"]);
+    let Some(out) = query(cmd, "find repository root")? else { return Ok(None) };
+    if let Some((top, common)) = out.split_once('\n')
+        && !common.contains('\n')
+    {
+        return Ok(Some((PathBuf::from(top), PathBuf::from(common))));
+    }
+    // A path with a newline in it: ask one at a time.
+    let top = query(dir.git().args(["rev-parse", "--show-toplevel"]), "find repository root")?;
+    match top {
+        Some(top) => Ok(Some((PathBuf::from(&top), common_dir(Path::new(&top))?))),
+        None => Ok(None),
+    }
 }
 
 /// Whether `dir` is inside a bare repository (for a clear error instead of "no repository").
@@ -319,6 +338,19 @@ pub fn worktree_remove(repo: &Path, path: &Path) -> Result<()> {
     run_ok(cmd.outlive_agency(), "remove worktree").map(|_| ())
 }
 
+/// Why the registered worktree at `path` is one `git worktree add` never finished (still
+/// locked `initializing`, or no HEAD), or `None` when it is whole or not registered.
+pub fn unfinished_worktree(repo: &Path, path: &Path) -> Option<String> {
+    let list = worktree_list(repo).ok()?;
+    let canonical = path.canonicalize().ok()?;
+    let entry = list.into_iter().find(|w| w.path.canonicalize().ok().as_ref() == Some(&canonical))?;
+    match (&entry.locked, &entry.head) {
+        (Some(reason), _) if reason.contains("initializing") => Some(format!("locked: {reason}")),
+        (_, None) => Some("it has no HEAD".into()),
+        _ => None,
+    }
+}
+
 pub fn worktree_prune(repo: &Path) -> Result<()> {
     run_ok(repo.git().args(["worktree", "prune"]), "prune worktrees").map(|_| ())
 }
@@ -380,7 +412,12 @@ pub fn diff_patch(dir: &(impl Location + ?Sized), range: &str) -> Result<String>
 /// files, plus the ignored `extra` paths given), computed in a scratch index so the real one
 /// is untouched.
 pub fn worktree_tree(dir: &(impl Location + ?Sized), scratch_index: &Path, extra: &[PathBuf]) -> Result<String> {
+    // The scratch index is the caller's alone (it holds the run lock): a lock file left by a
+    // git killed with an earlier agency is stale.
     let _ = std::fs::remove_file(scratch_index);
+    let mut lock = scratch_index.as_os_str().to_owned();
+    lock.push(".lock");
+    let _ = std::fs::remove_file(lock);
     let with_index = |cmd: Cmd| cmd.env("GIT_INDEX_FILE", scratch_index);
     if has_commits(dir)? {
         run_ok(with_index(dir.git().args(["read-tree", "HEAD"])), "read HEAD into a scratch index")?;
@@ -492,6 +529,18 @@ pub fn worktree_add_existing(repo: &Path, path: &Path, branch: &str) -> Result<(
 }
 
 /// Detach HEAD at `commit` in a worktree (restoring a HEAD that was not on the run branch).
+impl Worktree {
+    /// Remove an `index.lock` a git killed together with an earlier agency left behind. Only
+    /// for a worktree no agent and no other command can be using (a restore under the run lock).
+    pub fn clear_stale_index_lock(&self) -> std::io::Result<bool> {
+        match std::fs::remove_file(self.git_dir.join("index.lock")) {
+            Ok(()) => Ok(true),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(false),
+            Err(e) => Err(e),
+        }
+    }
+}
+
 pub fn checkout_detached(dir: &Worktree, commit: &str) -> Result<()> {
     run_ok(dir.git().args(["checkout", "-q", "--detach", commit]), "check out the saved HEAD").map(|_| ())
 }

@@ -26,7 +26,9 @@ use std::time::Duration;
 
 use serde::Serialize;
 
-use api::{Capability, LaunchPlan, Observation, Outcome, Phase, PlanRequest, PluginInfo, PluginKind, RunInfo};
+use api::{
+    Capability, HeadlessResult, LaunchPlan, Observation, Outcome, Phase, PlanRequest, PluginInfo, PluginKind, RunInfo,
+};
 use checker::{Approved, AreaRoots, CommandRequest, LaunchRequest, Policy};
 pub use engine::Loaded;
 use sandbox::CallSetup;
@@ -310,7 +312,34 @@ impl PluginHost {
             call::call(self.engine()?, "classify", setup, |store| plugin.pre.classify(store, screen))?;
         observation.reason = safe_text::one_line(&observation.reason, MAX_REASON);
         observation.evidence = observation.evidence.map(|e| safe_text::one_line(&e, MAX_EVIDENCE));
+        observation.resume_session = observation.resume_session.filter(|s| valid_session_id(s));
         Ok(observation)
+    }
+
+    /// Read a finished headless run's output with its runner plugin (API 0.2; `None` for 0.1
+    /// plugins). Like `classify`: no filesystem, no exec, a small log.
+    pub fn headless_result(
+        &self,
+        plugin: &Plugin,
+        output: &str,
+        exit_code: Option<i32>,
+        log: Option<&Path>,
+    ) -> Result<Option<HeadlessResult>> {
+        let ctx =
+            CallContext { run: None, granted: Vec::new(), exec_log: None, deadline: None, agency_env: Vec::new() };
+        let mut setup = self.setup(plugin, &ctx, CLASSIFY_DEADLINE);
+        setup.log_limit = CLASSIFY_LOG_LIMIT;
+        if let Some(log) = log {
+            setup.plugin_log = log.to_path_buf();
+        }
+        let result = call::call(self.engine()?, "headless-result", setup, |store| {
+            plugin.pre.headless_result(store, output, exit_code)
+        })?;
+        Ok(result.map(|mut r| {
+            r.message = r.message.map(|m| safe_text::one_line(&m, MAX_EVIDENCE));
+            r.resume_session = r.resume_session.filter(|s| valid_session_id(s));
+            r
+        }))
     }
 
     /// Check a launch plan with the one checker; the result is exactly what the host may run.
@@ -337,10 +366,7 @@ impl PluginHost {
                 api::ReadyWhen::Text(text) => Some(text.as_str()),
                 api::ReadyWhen::Idle => None,
             },
-            keystrokes: match &plan.prompt {
-                api::PromptDelivery::Paste(text) => Some(text.as_str()),
-                api::PromptDelivery::None => None,
-            },
+            keystrokes: plan.prompt.pasted(),
             interrupt_keys: match &plan.interrupt {
                 api::Interrupt::Keys(keys) => keys,
                 api::Interrupt::Signal(_) => &[],
@@ -358,6 +384,12 @@ impl PluginHost {
             call::denied(&plugin.info.id, &denial, &format!("launch plan for run {}", run.name))
         })
     }
+}
+
+/// An agent's session id as a plugin reports it: it goes back into a launch plan as an
+/// argument, so only short ids of letters, digits, `-`, `_` and `.` are kept.
+fn valid_session_id(id: &str) -> bool {
+    (1..=128).contains(&id.len()) && id.chars().all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
 }
 
 fn call_context(setup: &CallSetup) -> String {

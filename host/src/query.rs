@@ -7,7 +7,7 @@
 pub mod logs;
 mod open;
 
-pub use open::{OpenRun, RunRepository, open, open_live, run_repository};
+pub use open::{OpenRun, RunRepository, open, open_live, repository_of, run_repository};
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -22,7 +22,7 @@ use crate::error::{AgencyError, ErrorCode, Result};
 use crate::pipeline::authorize;
 use crate::plugin::Plugin;
 use crate::repo;
-use crate::status::{self, AgentExit, ScreenSignal, Signals, Status, StatusFile};
+use crate::status::{self, AgentExit, HeadlessOutcome, ScreenSignal, Signals, Status, StatusFile};
 use crate::store::confined::Confined;
 use crate::store::meta::RunMeta;
 use crate::store::repo_record;
@@ -98,6 +98,11 @@ pub fn find(env: &Env, reference: &str, purpose: Purpose) -> Result<RunEntry> {
     match runs::resolve(&candidates, reference, how) {
         Ok(entry) => Ok(entry.clone()),
         Err(err) if err.code == ErrorCode::RunNotFound && local != Scope::AllRepos => {
+            // An archived run of this repository comes before any run of another (the command
+            // then says it is archived, and how to restore it).
+            if let Ok(entry) = runs::resolve(&candidates, reference, Resolve::ArchivedNamesToo) {
+                return Ok(entry.clone());
+            }
             let all = runs::scan_all(&env.store);
             match purpose {
                 Purpose::Read => runs::resolve(&all, reference, how).cloned(),
@@ -175,6 +180,11 @@ fn signals(env: &Env, entry: &RunEntry, meta: &RunMeta, live: &LivePanes, classi
     if pane.is_some() && signals.exit.is_none() {
         signals.screen = classifier.classify(meta, &entry.paths);
     }
+    if let Some(exit) = &signals.exit
+        && meta.launch.as_ref().is_some_and(|l| l.mode == "headless")
+    {
+        signals.headless = classifier.headless(meta, &entry.paths, exit);
+    }
     signals
 }
 
@@ -192,6 +202,8 @@ pub fn read_exit(path: &Path) -> Option<AgentExit> {
 
 /// Largest status file agency reads.
 const STATUS_FILE_LIMIT: u64 = 256 << 10;
+/// How much of a headless run's output its runner plugin reads (the end of `logs/runner.log`).
+const HEADLESS_TAIL: u64 = 64 << 10;
 
 /// The agent's status file, read without following a symlink the agent may have planted.
 fn read_status_file(worktree: &Path) -> StatusFile {
@@ -274,6 +286,35 @@ impl<'a> Classifier<'a> {
                 Err(e) => Err(ScreenSignal::Failed { plugin: id.clone(), error: e.to_string() }),
             })
             .clone()
+    }
+
+    /// What the runner plugin reads from a finished headless run's output. Computed once per
+    /// exit and kept beside the record (`runner_result.json`); a read-only data dir only
+    /// means it is computed again next time.
+    fn headless(
+        &mut self,
+        meta: &RunMeta,
+        paths: &crate::store::RunPaths,
+        exit: &AgentExit,
+    ) -> Option<HeadlessOutcome> {
+        let ended = exit.ended_at.map(|t| t.unix_timestamp()).unwrap_or_default();
+        let cache = paths.dir.join("runner_result.json");
+        if let Some(cached) = crate::store::read_json::<HeadlessOutcome>(&cache).filter(|c| c.ended == ended) {
+            return Some(cached);
+        }
+        let plugin = self.plugin(meta).ok()?;
+        let tail =
+            crate::store::read::read_tail(&paths.log("runner"), HEADLESS_TAIL).ok().flatten().unwrap_or_default();
+        let code = (!exit.timed_out).then_some(exit.code);
+        let result = self
+            .env
+            .plugins()
+            .headless_result(&plugin, &String::from_utf8_lossy(&tail), code, Some(&paths.log("plugin")))
+            .ok()??;
+        let outcome =
+            HeadlessOutcome { ended, ok: result.ok, message: result.message, resume_session: result.resume_session };
+        let _ = crate::store::atomic::write_json_atomic(&cache, &outcome);
+        Some(outcome)
     }
 
     fn classify(&mut self, meta: &RunMeta, paths: &crate::store::RunPaths) -> Option<ScreenSignal> {

@@ -1,7 +1,10 @@
-//! Repository discovery and identity. `repo_key` is `github:<owner>/<repo>` for a github.com
-//! `origin` (scp or URL form, read as configured, before `insteadOf` rewriting), else
+//! Repository discovery and identity. The design key is `github:<owner>/<repo>` for a
+//! github.com `origin` (scp or URL form, read as configured, before `insteadOf` rewriting), else
 //! `path:<sha256 of the absolute repo root>`; `repo_id` is the first 16 hex digits of
-//! sha256(repo_key). Commands started inside a run's worktree find the main checkout and the run.
+//! sha256(repo_key). [`identity`] pins it per checkout so moved checkouts and second clones
+//! keep their own runs. Commands started inside a run's worktree find the main checkout and the run.
+
+pub mod identity;
 
 use sha2::{Digest, Sha256};
 use std::path::{Path, PathBuf};
@@ -27,10 +30,26 @@ impl GithubRepo {
 pub struct Repo {
     /// Absolute, canonical root of the main checkout.
     pub root: PathBuf,
+    /// The common git dir (`<root>/.git` for an ordinary checkout).
+    pub common_dir: PathBuf,
     pub key: String,
     pub id: String,
     pub origin_url: Option<String>,
     pub github: Option<GithubRepo>,
+}
+
+/// The `origin` remote as configured (before `insteadOf` rewriting).
+pub struct Origin {
+    pub url: Option<String>,
+    pub github: Option<GithubRepo>,
+}
+
+impl Origin {
+    pub fn read(root: &Path) -> Result<Origin> {
+        let url = git::config_get(root, "remote.origin.url")?;
+        let github = url.as_deref().and_then(parse_github);
+        Ok(Origin { url, github })
+    }
 }
 
 /// Where a command was started.
@@ -42,16 +61,22 @@ pub struct Located {
 }
 
 impl Repo {
-    /// Identify the repository whose main checkout is `root`.
-    pub fn identify(root: &Path) -> Result<Repo> {
-        let origin_url = git::config_get(root, "remote.origin.url")?;
-        let github = origin_url.as_deref().and_then(parse_github);
-        let key = match &github {
+    /// Identify the repository whose main checkout is `root` with common git dir `common_dir`.
+    pub fn identify(store: &Store, root: &Path, common_dir: &Path) -> Result<Repo> {
+        let Origin { url: origin_url, github } = Origin::read(root)?;
+        let design_key = match &github {
             Some(gh) => format!("github:{}", gh.slug()),
             None => format!("path:{}", sha256_hex(root.to_string_lossy().as_bytes())),
         };
-        let id = sha256_hex(key.as_bytes())[..16].to_string();
-        Ok(Repo { root: root.to_path_buf(), key, id, origin_url, github })
+        let identity = identity::resolve(store, root, common_dir, design_key);
+        Ok(Repo {
+            root: root.to_path_buf(),
+            common_dir: common_dir.to_path_buf(),
+            key: identity.repo_key,
+            id: identity.repo_id,
+            origin_url,
+            github,
+        })
     }
 
     /// Host part of the origin URL (`github.com`, `gitlab.example.com`), if any.
@@ -62,20 +87,19 @@ impl Repo {
 
 /// Find the repository (and run, if any) containing `cwd`. `None` outside any repository.
 pub fn locate(cwd: &Path, store: &Store) -> Result<Option<Located>> {
-    let Some(top) = git::toplevel(cwd)? else {
+    let Some((top, common)) = git::toplevel_and_common_dir(cwd)? else {
         return Ok(None);
     };
     let top = top.canonicalize().unwrap_or(top);
+    let common = common.canonicalize().unwrap_or(common);
     let store_root = store.root().canonicalize().unwrap_or_else(|_| store.root().to_path_buf());
     let canonical_store = Store::new(store_root);
     if let Some((_, run_id)) = canonical_store.worktree_owner(&top) {
         // Inside a run's worktree: the main checkout owns the common git dir.
-        let common = git::common_dir(&top)?;
-        let root = common.parent().map(Path::to_path_buf).unwrap_or(common);
-        let root = root.canonicalize().unwrap_or(root);
-        return Ok(Some(Located { repo: Repo::identify(&root)?, run_id: Some(run_id) }));
+        let root = common.parent().map(Path::to_path_buf).unwrap_or_else(|| common.clone());
+        return Ok(Some(Located { repo: Repo::identify(store, &root, &common)?, run_id: Some(run_id) }));
     }
-    Ok(Some(Located { repo: Repo::identify(&top)?, run_id: None }))
+    Ok(Some(Located { repo: Repo::identify(store, &top, &common)?, run_id: None }))
 }
 
 /// The error for commands that need a repository but were started outside one (or in a

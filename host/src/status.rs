@@ -173,6 +173,8 @@ pub struct Signals {
     pub screen: Option<ScreenSignal>,
     /// What the agent's hooks last reported.
     pub hook: Option<HookReport>,
+    /// What the runner plugin read from a finished headless run's output (API 0.2 runners).
+    pub headless: Option<HeadlessOutcome>,
     /// Why tmux could not be asked about the run's server, if it could not.
     pub tmux_error: Option<String>,
     pub stall_after: std::time::Duration,
@@ -189,6 +191,7 @@ impl Signals {
             status_file: StatusFile::Absent,
             screen: None,
             hook: None,
+            headless: None,
             tmux_error: None,
             stall_after: crate::config::user::DEFAULT_STALL_AFTER,
         }
@@ -370,7 +373,7 @@ fn live(meta: &RunMeta, signals: &Signals, runtime: Runtime, presence: Presence,
         return Verdict::new("created, not started", reason, "record", Tone::NeedsYou);
     }
     if let (Some(exit), true) = (&signals.exit, headless) {
-        return headless_result(exit);
+        return headless_result(exit, signals.headless.as_ref());
     }
     if let Some(error) = &signals.tmux_error {
         let reason = format!("cannot ask tmux about the session: {error}");
@@ -398,23 +401,61 @@ fn live(meta: &RunMeta, signals: &Signals, runtime: Runtime, presence: Presence,
     }
 }
 
-fn headless_result(exit: &AgentExit) -> Verdict {
+/// A finished headless run: the time limit first, then what the runner read from its output
+/// (an agent can exit 0 after a failed turn, or print why it failed), then the exit code.
+fn headless_result(exit: &AgentExit, outcome: Option<&HeadlessOutcome>) -> Verdict {
     let took = match (exit.started_at, exit.ended_at) {
         (Some(s), Some(e)) => format!(" after {}", crate::clock::format_duration((e - s).unsigned_abs())),
         _ => String::new(),
     };
-    match (exit.timed_out, exit.code) {
-        (true, _) => Verdict::new("failed", format!("headless run timed out{took}"), "runner_exit", Tone::Problem),
-        (false, 0) => {
-            Verdict::new("done", format!("headless run finished with status 0{took}"), "runner_exit", Tone::Done)
-        }
-        (false, code) => Verdict::new(
+    let said = |o: Option<&HeadlessOutcome>| {
+        o.and_then(|o| o.message.as_deref()).map(|m| format!(": {}", safe_text::one_line(m, 160))).unwrap_or_default()
+    };
+    if exit.timed_out {
+        return Verdict::new(
+            "failed",
+            format!("headless run timed out{took}{}", said(outcome)),
+            "runner_exit",
+            Tone::Problem,
+        );
+    }
+    if let Some(o) = outcome {
+        let how = format!("status {}{took}", exit.code);
+        return match o.ok && exit.code == 0 {
+            true => Verdict::new(
+                "done",
+                format!("headless run finished ({how}){}", said(outcome)),
+                "headless_result",
+                Tone::Done,
+            ),
+            false => Verdict::new(
+                "failed",
+                format!("headless run failed ({how}){}", said(outcome)),
+                "headless_result",
+                Tone::Problem,
+            ),
+        };
+    }
+    match exit.code {
+        0 => Verdict::new("done", format!("headless run finished with status 0{took}"), "runner_exit", Tone::Done),
+        code => Verdict::new(
             "failed",
             format!("headless run exited with status {code}{took}"),
             "runner_exit",
             Tone::Problem,
         ),
     }
+}
+
+/// What the runner plugin read from a finished headless run (cached as `runner_result.json`,
+/// keyed by the exit's end time).
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct HeadlessOutcome {
+    /// `ended_at` of the exit this reading belongs to (unix seconds).
+    pub ended: i64,
+    pub ok: bool,
+    pub message: Option<String>,
+    pub resume_session: Option<String>,
 }
 
 /// The activity of a live agent, by the precedence in the module documentation.

@@ -19,6 +19,7 @@ pub mod lock;
 pub mod meta;
 pub mod names;
 pub mod ports;
+pub mod read;
 pub mod repo_record;
 pub mod runs;
 pub mod worktree;
@@ -30,7 +31,7 @@ pub use worktree::WorktreePaths;
 
 /// A JSON file read by a best-effort reader: `None` when it is missing or does not parse.
 pub fn read_json<T: serde::de::DeserializeOwned>(path: &Path) -> Option<T> {
-    serde_json::from_slice(&std::fs::read(path).ok()?).ok()
+    serde_json::from_slice(&read::read_capped(path, read::MAX_RECORD_BYTES).ok()??).ok()
 }
 
 /// Paths of one run's record directory.

@@ -6,12 +6,14 @@ mod common;
 
 mod test_authoring;
 mod test_concurrency;
+mod test_crash_campaign;
 mod test_crash_safety;
 mod test_docs;
 mod test_doctor;
 mod test_gates;
 mod test_init;
 mod test_lock;
+mod test_never_lose_work;
 mod test_plugin_sandbox;
 mod test_plugins;
 mod test_properties;

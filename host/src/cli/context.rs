@@ -20,7 +20,7 @@ pub struct CommandContext {
 impl CommandContext {
     pub fn new(cli: &Cli, out: Output) -> Result<CommandContext> {
         let cwd = resolve_cwd(cli.chdir.as_ref())?;
-        let dirs = Dirs::resolve(&cwd)?;
+        let dirs = Dirs::resolve()?;
         let user = UserConfig::load(&dirs.config)?;
         let command_line = std::iter::once("agency".to_string())
             .chain(std::env::args().skip(1).map(|a| shell_quote(&a)))
@@ -37,11 +37,15 @@ fn resolve_cwd(dir: Option<&PathBuf>) -> Result<PathBuf> {
     match dir {
         None => Ok(current),
         Some(dir) => {
-            let path = current.join(dir);
-            path.canonicalize().map_err(|e| {
-                AgencyError::new(ErrorCode::Usage, format!("-C {}: {e}", dir.display()))
+            let usage = |problem: String| {
+                AgencyError::new(ErrorCode::Usage, format!("-C {}: {problem}", dir.display()))
                     .with_hint("pass an existing directory to -C")
-            })
+            };
+            let path = current.join(dir).canonicalize().map_err(|e| usage(e.to_string()))?;
+            if !path.is_dir() {
+                return Err(usage("not a directory".to_string()));
+            }
+            Ok(path)
         }
     }
 }

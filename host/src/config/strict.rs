@@ -152,26 +152,12 @@ pub const MAX_CONFIG_BYTES: u64 = 16 << 20;
 /// Read a configuration file: `Ok(None)` when it does not exist; an error when it is not a
 /// regular file (a FIFO would block every command, `/dev/zero` never ends) or is too large.
 pub fn read_config_file(path: &std::path::Path, code: ErrorCode) -> FieldResult<Option<String>> {
-    use std::io::Read;
-    let meta = match std::fs::metadata(path) {
-        Ok(meta) => meta,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-        Err(e) => return Err(AgencyError::io(code, "cannot read", path, e)),
-    };
-    if !meta.is_file() {
-        return Err(AgencyError::new(code, format!("{} is not a regular file", path.display())));
-    }
-    if meta.len() > MAX_CONFIG_BYTES {
-        return Err(AgencyError::new(
-            code,
-            format!("{} is larger than {} MiB", path.display(), MAX_CONFIG_BYTES >> 20),
-        ));
-    }
-    let mut text = String::new();
-    std::fs::File::open(path)
-        .and_then(|f| f.take(MAX_CONFIG_BYTES).read_to_string(&mut text))
+    let bytes = crate::store::read::read_capped(path, MAX_CONFIG_BYTES)
         .map_err(|e| AgencyError::io(code, "cannot read", path, e))?;
-    Ok(Some(text))
+    let Some(bytes) = bytes else { return Ok(None) };
+    String::from_utf8(bytes)
+        .map(Some)
+        .map_err(|_| AgencyError::new(code, format!("{} is not valid UTF-8", path.display())))
 }
 
 pub fn invalid(code: ErrorCode, file: &str, field: &str, problem: &str) -> AgencyError {

@@ -4,7 +4,7 @@
 //! undeclared argument or a missing agent program is found here). A failed gate creates
 //! nothing: no run dir, no branch, no worktree, no record.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use super::authorize::{self, Authorized};
 use crate::config::AgencyJson;
@@ -24,8 +24,6 @@ pub struct Gated {
     pub parent_branch: String,
     /// The user's `--name`, validated and unique at gate time (rechecked under the lock).
     pub name: Option<String>,
-    /// The repository's common git dir (recorded in the run, see `meta.git_common_dir`).
-    pub common_dir: PathBuf,
 }
 
 /// The repository the command was started in (a run's worktree counts as its repository).
@@ -108,8 +106,7 @@ pub fn check(env: &Env, name: Option<&str>, parent: Option<&str>) -> Result<Gate
     if let Some(name) = name {
         ensure_name_free(env, &repo.id, name)?;
     }
-    let common_dir = git::common_dir(&repo.root)?;
-    Ok(Gated { repo, config, parent_branch, name: name.map(str::to_string), common_dir })
+    Ok(Gated { repo, config, parent_branch, name: name.map(str::to_string) })
 }
 
 /// `--parent` names no local branch: say what it is and how to make a branch of it.

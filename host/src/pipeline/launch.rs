@@ -80,11 +80,7 @@ pub fn launch(
         Mode::Interactive => "interactive",
         Mode::Headless => "headless",
     };
-    let delivery = match (&plan.prompt, &request.prompt) {
-        (PromptDelivery::Paste(_), _) if request.mode == Mode::Interactive => "paste",
-        (_, Some(_)) => "command",
-        (_, None) => "none",
-    };
+    let delivery = plan.prompt.as_str();
     record.event(
         "session_started",
         json!({ "session": session, "socket": socket, "runner_cmd": runner_cmd, "mode": mode, "plugin": id, "prompt_delivery": delivery }),

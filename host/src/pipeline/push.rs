@@ -15,7 +15,7 @@ use crate::clock as time;
 use crate::env::Env;
 use crate::error::{AgencyError, ErrorCode, Result};
 use crate::query::OpenRun;
-use crate::repo::{GithubRepo, Repo, sha256_hex};
+use crate::repo::{GithubRepo, Origin, sha256_hex};
 use crate::{gh, git};
 
 #[derive(Debug, Clone, Default)]
@@ -37,12 +37,12 @@ pub struct Pushed {
 
 /// The run's repository as a GitHub repository, or the reason it is not one.
 pub fn github_origin(repo_root: &Path) -> Result<GithubRepo> {
-    let repo = Repo::identify(repo_root)?;
-    let Some(url) = repo.origin_url.clone() else {
+    let origin = Origin::read(repo_root)?;
+    let Some(url) = origin.url.clone() else {
         return Err(AgencyError::new(ErrorCode::NoOrigin, "the repository has no `origin` remote")
             .with_hint("git remote add origin git@github.com:<owner>/<repo>.git"));
     };
-    repo.github.ok_or_else(|| {
+    origin.github.ok_or_else(|| {
         AgencyError::new(ErrorCode::UnsupportedOriginHost, format!("origin {url} is not a github.com repository"))
             .with_hint("agency pushes and opens pull requests on github.com only; push other hosts with git directly")
     })

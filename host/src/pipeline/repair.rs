@@ -25,7 +25,6 @@ use crate::query::{self, RunRepository};
 use crate::store::events::{self, Event};
 use crate::store::lock::{self, LockState};
 use crate::store::meta::{self, Broken, Pipeline, RunMeta};
-use crate::store::repo_record;
 use crate::store::runs::{self, RunEntry};
 use crate::tmux::{self, Server};
 
@@ -98,10 +97,14 @@ pub fn repair(env: &Env, dry_run: bool) -> Result<Vec<Finding>> {
         query::Scope::AllRepos => runs::repo_ids(&env.store),
     };
     let mut repairs = Repairs { dry_run, findings: Vec::new() };
+    if !dry_run && let Some(located) = crate::repo::locate(&env.cwd, &env.store)? {
+        // A moved checkout: its record learns where it is now (and its identity is pinned).
+        crate::store::repo_record::touch(&env.store, &located.repo, None)?;
+    }
     for repo_id in &repo_ids {
         let _repo_lock = if dry_run { None } else { Some(env.lock_repo(repo_id)?) };
         let entries = runs::scan_repo(&env.store, repo_id);
-        let repo = repository_of(env, repo_id);
+        let repo = query::repository_of(env, repo_id);
         for entry in &entries {
             check_run(env, &mut repairs, entry, repo.as_ref());
         }
@@ -113,22 +116,6 @@ pub fn repair(env: &Env, dry_run: bool) -> Result<Vec<Finding>> {
     }
     check_sessions(env, &mut repairs, &repo_ids);
     Ok(repairs.findings)
-}
-
-/// The repository of `repo_id`: its last-seen checkout, else the one agency runs in.
-fn repository_of(env: &Env, repo_id: &str) -> Option<RunRepository> {
-    let candidate = repo_record::read_record(&env.store, repo_id)
-        .map(|r| PathBuf::from(r.repo_root_last_seen))
-        .filter(|p| p.is_dir())
-        .or_else(|| {
-            crate::repo::locate(&env.cwd, &env.store)
-                .ok()
-                .flatten()
-                .filter(|l| l.repo.id == repo_id)
-                .map(|l| l.repo.root)
-        })?;
-    let common_dir = git::common_dir(&candidate).ok()?;
-    Some(RunRepository { root: candidate, common_dir })
 }
 
 fn check_run(env: &Env, repairs: &mut Repairs, entry: &RunEntry, repo: Option<&RunRepository>) {
@@ -160,7 +147,7 @@ fn check_run(env: &Env, repairs: &mut Repairs, entry: &RunEntry, repo: Option<&R
         return worktree_missing(env, repairs, entry, meta, repo);
     }
     let Some(repo) = repo else { return };
-    if let Some(found) = half_made(repo, worktree) {
+    if let Some(found) = git::unfinished_worktree(&repo.root, worktree) {
         return half_made_worktree(env, repairs, entry, meta, repo, found);
     }
     if let Err(e) = Worktree::verify(worktree, &repo.common_dir) {
@@ -231,18 +218,6 @@ fn worktree_missing(env: &Env, repairs: &mut Repairs, entry: &RunEntry, meta: &R
         action,
         Action::Fix(fix),
     );
-}
-
-/// A registered worktree at `path` that `git worktree add` never finished.
-fn half_made(repo: &RunRepository, path: &Path) -> Option<String> {
-    let list = git::worktree_list(&repo.root).ok()?;
-    let canonical = path.canonicalize().ok()?;
-    let entry = list.into_iter().find(|w| w.path.canonicalize().ok().as_ref() == Some(&canonical))?;
-    match (&entry.locked, &entry.head) {
-        (Some(reason), _) if reason.contains("initializing") => Some(format!("locked: {reason}")),
-        (_, None) => Some("it has no HEAD".into()),
-        _ => None,
-    }
 }
 
 fn half_made_worktree(

@@ -41,6 +41,10 @@ pub fn restore(env: &Env, reference: &str) -> Result<RunMeta> {
             m.archive.get_or_insert_with(Default::default).restore_started_at = Some(time::now_rfc3339());
         })?;
         let worktree = recreate_worktree(env, &record, &meta, &archive, &repo, &head)?;
+        super::record::fault::after("restore_worktree");
+        if archive.restore_started_at.is_some() && worktree.clear_stale_index_lock().unwrap_or(false) {
+            record.event("stale_lock_removed", json!({ "lock": worktree.git_dir.join("index.lock") }))?;
+        }
         if git::rev_parse(&worktree, "HEAD")?.as_deref() != Some(head.as_str()) {
             git::checkout_detached(&worktree, &head)?;
         }

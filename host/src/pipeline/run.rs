@@ -237,7 +237,7 @@ fn create_gated(env: &Env, gated: &Gated, req: &RunRequest, runner: &str) -> Res
     let record = RunRecord::new(env, &gated.repo.id, &run_id);
     let title = req.title.clone().filter(|t| !t.trim().is_empty()).unwrap_or_else(|| name.clone());
     let port_base = reserve_ports(env, &gated.repo.id, &run_id);
-    record.event("run_started", json!({ "command": env.command_line, "name": name, "title": title, "runner": runner, "parent_branch": gated.parent_branch, "port_base": port_base, "git_common_dir": gated.common_dir }))?;
+    record.event("run_started", json!({ "command": env.command_line, "name": name, "title": title, "runner": runner, "parent_branch": gated.parent_branch, "port_base": port_base, "git_common_dir": gated.repo.common_dir }))?;
     record.event(
         "step_finished",
         json!({ "step": RunStep::Gates.as_str(), "duration_ms": started.elapsed().as_millis() as u64 }),
@@ -259,7 +259,7 @@ fn create_gated(env: &Env, gated: &Gated, req: &RunRequest, runner: &str) -> Res
         parent_branch: gated.parent_branch.clone(),
         branch: branch.clone(),
         worktree_path: worktree.display().to_string(),
-        git_common_dir: Some(gated.common_dir.display().to_string()),
+        git_common_dir: Some(gated.repo.common_dir.display().to_string()),
         created_at: time::now_rfc3339(),
         port_base,
         ..RunMeta::default()
@@ -294,7 +294,7 @@ fn create_gated(env: &Env, gated: &Gated, req: &RunRequest, runner: &str) -> Res
     drop(lock);
 
     record.step(RunStep::Scaffold.as_str(), || {
-        scaffold::scaffold(&worktree, &gated.common_dir, &title, &initial.created_at)
+        scaffold::scaffold(&worktree, &gated.repo.common_dir, &title, &initial.created_at)
     })?;
     Ok(Created { meta: record.read_meta()?, paths: record.paths })
 }

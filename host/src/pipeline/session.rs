@@ -102,9 +102,19 @@ pub fn resume(env: &Env, reference: &str, restart: bool) -> Result<Resumed> {
     })
 }
 
-/// Steps of `agency run` a crash skipped (scaffold, setup) run before the agent starts.
+/// Steps of `agency run` a crash skipped (scaffold, setup) run before the agent starts. A
+/// checkout that `git worktree add` never finished is no place for an agent.
 fn finish_pipeline(env: &Env, record: &RunRecord, run: &OpenRun, config: Option<&AgencyJson>) -> Result<()> {
     let done = run::RunStep::completed(run.meta.pipeline.as_ref().and_then(|p| p.last_step.as_deref()));
+    if done < run::RunStep::Setup
+        && let Some(why) = crate::git::unfinished_worktree(&run.repo_root, &run.worktree.path)
+    {
+        return Err(AgencyError::new(
+            ErrorCode::RunBroken,
+            format!("the worktree of run `{}` is half made ({why}): git worktree add was interrupted", run.meta.name),
+        )
+        .with_hint("agency repair   # removes the half-made checkout; then start a new run"));
+    }
     if done < run::RunStep::Scaffold {
         let common = run.worktree.common_dir.clone();
         record.step(run::RunStep::Scaffold.as_str(), || {

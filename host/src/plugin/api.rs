@@ -162,8 +162,12 @@ pub struct PlanRequest {
 /// How the prompt reaches an interactive agent.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum PromptDelivery {
-    /// Nothing to type: no prompt, or it is already in the command line or stdin.
+    /// There is no prompt.
     None,
+    /// The prompt is in the command's arguments.
+    Argv,
+    /// The prompt is the command's standard input.
+    Stdin,
     /// Paste this text into the pane once the agent is ready, then press Enter.
     Paste(String),
 }
@@ -222,6 +226,26 @@ pub struct Observation {
     pub evidence: Option<String>,
     /// The agent's own session id, when the screen shows one (to resume it later).
     pub resume_session: Option<String>,
+}
+
+impl PromptDelivery {
+    /// The name recorded in `meta.launch.prompt_delivery`.
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            PromptDelivery::None => "none",
+            PromptDelivery::Argv => "argv",
+            PromptDelivery::Stdin => "stdin",
+            PromptDelivery::Paste(_) => "paste",
+        }
+    }
+
+    /// The text the host types into the pane, if any.
+    pub fn pasted(&self) -> Option<&str> {
+        match self {
+            PromptDelivery::Paste(text) => Some(text),
+            _ => None,
+        }
+    }
 }
 
 /// What a runner read from a finished headless run's output (API 0.2).

@@ -1,9 +1,12 @@
 //! API version dispatch. A component's exports name the API it was built against
 //! (`agency:plugin/runner@0.1.0`); this module reads that, refuses versions the host does not
-//! support, and routes calls to the adapter of the matching frozen WIT folder. Adding 0.2
-//! means a `since_v0_2_0.rs` beside `since_v0_1_0.rs` and one more arm per match.
+//! support, and routes calls to the adapter of the matching frozen WIT folder: one
+//! `since_v<x>_<y>_0.rs` per folder and one arm per version in each match. What the versions
+//! share is converted once (`shared.rs`).
 
+mod shared;
 pub mod since_v0_1_0;
+pub mod since_v0_2_0;
 
 use wasmtime::component::Component;
 use wasmtime::{Engine, Store};
@@ -22,11 +25,17 @@ const PROVIDED_IMPORTS: &[&str] = &[
     "wasi:sockets/",
     "agency:plugin/types@0.1.",
     "agency:plugin/host@0.1.",
+    "agency:plugin/types@0.2.",
+    "agency:plugin/host@0.2.",
 ];
+
+/// API versions this host loads, as `major.minor`.
+pub const SUPPORTED: &[(u64, u64)] = &[since_v0_1_0::VERSION, since_v0_2_0::VERSION];
 
 /// A loaded plugin, ready to instantiate per call.
 pub enum Pre {
     V0_1(since_v0_1_0::Pre),
+    V0_2(since_v0_2_0::Pre),
 }
 
 /// What a component's exports say: which world, which API version.
@@ -62,17 +71,29 @@ pub fn exported(engine: &Engine, component: &Component) -> Result<Exported> {
 /// Check the version and pre-instantiate against the host's imports.
 pub fn prepare(engine: &Engine, component: &Component, exported: &Exported) -> Result<Pre> {
     let mut parts = exported.version.split('.').map(|p| p.parse::<u64>().ok());
-    let (major, minor) = (parts.next().flatten(), parts.next().flatten());
-    if (major, minor) != (Some(since_v0_1_0::VERSION.0), Some(since_v0_1_0::VERSION.1)) {
-        return Err(AgencyError::new(
+    let version = (parts.next().flatten(), parts.next().flatten());
+    let unsupported = || {
+        let supported: Vec<String> = SUPPORTED.iter().map(|(major, minor)| format!("{major}.{minor}.x")).collect();
+        AgencyError::new(
             ErrorCode::PluginApiUnsupported,
-            format!("the plugin was built for agency:plugin@{}; this agency supports 0.1.x", exported.version),
+            format!(
+                "the plugin was built for agency:plugin@{}; this agency supports {}",
+                exported.version,
+                supported.join(", ")
+            ),
         )
-        .with_hint("rebuild the plugin against a supported API version, or upgrade agency"));
+        .with_hint("rebuild the plugin against a supported API version, or upgrade agency")
+    };
+    let import_error = |e: wasmtime::Error| import_error(engine, component, &e);
+    match version {
+        (Some(major), Some(minor)) if (major, minor) == since_v0_1_0::VERSION => {
+            Ok(Pre::V0_1(since_v0_1_0::Pre::new(engine, component, exported.kind).map_err(import_error)?))
+        }
+        (Some(major), Some(minor)) if (major, minor) == since_v0_2_0::VERSION => {
+            Ok(Pre::V0_2(since_v0_2_0::Pre::new(engine, component, exported.kind).map_err(import_error)?))
+        }
+        _ => Err(unsupported()),
     }
-    let pre =
-        since_v0_1_0::Pre::new(engine, component, exported.kind).map_err(|e| import_error(engine, component, &e))?;
-    Ok(Pre::V0_1(pre))
 }
 
 fn import_error(engine: &Engine, component: &Component, err: &wasmtime::Error) -> AgencyError {
@@ -104,6 +125,7 @@ impl Pre {
     pub fn info(&self, store: &mut Store<State>) -> wasmtime::Result<api::PluginInfo> {
         match self {
             Pre::V0_1(pre) => pre.info(store),
+            Pre::V0_2(pre) => pre.info(store),
         }
     }
 
@@ -115,12 +137,28 @@ impl Pre {
     ) -> wasmtime::Result<Result<api::LaunchPlan, api::PluginError>> {
         match self {
             Pre::V0_1(pre) => pre.plan(store, run, request),
+            Pre::V0_2(pre) => pre.plan(store, run, request),
         }
     }
 
     pub fn classify(&self, store: &mut Store<State>, screen: &str) -> wasmtime::Result<api::Observation> {
         match self {
             Pre::V0_1(pre) => pre.classify(store, screen),
+            Pre::V0_2(pre) => pre.classify(store, screen),
+        }
+    }
+
+    /// `None` for 0.1 plugins, which cannot read headless output (the host decides from the
+    /// exit code alone).
+    pub fn headless_result(
+        &self,
+        store: &mut Store<State>,
+        output: &str,
+        exit_code: Option<i32>,
+    ) -> wasmtime::Result<Option<api::HeadlessResult>> {
+        match self {
+            Pre::V0_1(_) => Ok(None),
+            Pre::V0_2(pre) => pre.headless_result(store, output, exit_code).map(Some),
         }
     }
 
@@ -132,6 +170,7 @@ impl Pre {
     ) -> wasmtime::Result<Result<api::Outcome, api::PluginError>> {
         match self {
             Pre::V0_1(pre) => pre.run_step(store, phase, run),
+            Pre::V0_2(pre) => pre.run_step(store, phase, run),
         }
     }
 }

@@ -54,29 +54,36 @@ pub struct RunRepository {
     pub common_dir: PathBuf,
 }
 
-/// The repository of `meta`'s run: the common git dir its record names, else the last-seen
-/// checkout of its repository id, else the repository agency was started in (same id).
+/// The repository of `meta`'s run: the common git dir its record names, else the checkout
+/// agency runs in when it has the run's repository id (a moved checkout), else the last-seen
+/// checkout of that id.
 pub fn run_repository(env: &Env, meta: &RunMeta) -> Result<RunRepository> {
     if let Some(common) = meta.git_common_dir.as_deref().map(PathBuf::from).filter(|p| p.is_dir()) {
         let root = common.parent().map(Path::to_path_buf).unwrap_or_else(|| common.clone());
         return Ok(RunRepository { root, common_dir: common });
     }
-    if let Some(record) = repo_record::read_record(&env.store, &meta.repo_id) {
-        let root = PathBuf::from(record.repo_root_last_seen);
-        if root.is_dir()
-            && let Ok(common_dir) = git::common_dir(&root)
-        {
-            return Ok(RunRepository { root, common_dir });
-        }
+    repository_of(env, &meta.repo_id).ok_or_else(|| {
+        AgencyError::new(ErrorCode::NoRepo, format!("cannot find the repository of run `{}`", meta.name))
+            .with_hint("run the command from inside the run's repository (if it moved: there, agency repair)")
+    })
+}
+
+/// The checkout of repository id `repo_id`: the one agency runs in if it has that id, else the
+/// last one seen (`repo.json`).
+pub fn repository_of(env: &Env, repo_id: &str) -> Option<RunRepository> {
+    if let Ok(Some(located)) = crate::repo::locate(&env.cwd, &env.store)
+        && located.repo.id == repo_id
+    {
+        return Some(RunRepository { root: located.repo.root, common_dir: located.repo.common_dir });
     }
-    match crate::repo::locate(&env.cwd, &env.store)? {
-        Some(located) if located.repo.id == meta.repo_id => {
-            let common_dir = git::common_dir(&located.repo.root)?;
-            Ok(RunRepository { root: located.repo.root, common_dir })
-        }
-        _ => Err(AgencyError::new(ErrorCode::NoRepo, format!("cannot find the repository of run `{}`", meta.name))
-            .with_hint("run the command from inside the run's repository (if it moved: there, agency repair)")),
-    }
+    let record = repo_record::read_record(&env.store, repo_id)?;
+    let root = PathBuf::from(&record.repo_root_last_seen);
+    let common_dir = match record.git_common_dir.map(PathBuf::from) {
+        Some(common) if common.is_dir() => common,
+        _ if root.is_dir() => git::common_dir(&root).ok()?,
+        _ => return None,
+    };
+    Some(RunRepository { root, common_dir })
 }
 
 /// Resolve `reference` to a run that is not archived and whose worktree exists and is linked

@@ -14,12 +14,18 @@ pub struct Dirs {
 }
 
 impl Dirs {
-    /// Resolve from the environment. Relative overrides are taken relative to `cwd`.
-    pub fn resolve(cwd: &Path) -> Result<Dirs> {
+    /// Resolve from the environment. An override must be absolute: a relative one would
+    /// point somewhere else from every directory (inside a repository it even dirties it).
+    pub fn resolve() -> Result<Dirs> {
         let project = directories::ProjectDirs::from("", "", "agency");
         let pick = |var: &str, fallback: Option<&Path>| -> Result<PathBuf> {
             match std::env::var_os(var).filter(|v| !v.is_empty()) {
-                Some(value) => Ok(cwd.join(PathBuf::from(value))),
+                Some(value) if Path::new(&value).is_absolute() => Ok(PathBuf::from(value)),
+                Some(value) => Err(AgencyError::new(
+                    ErrorCode::InvalidEnv,
+                    format!("{var}={:?} is not an absolute path", value.to_string_lossy()),
+                )
+                .with_hint(format!("export {var}=\"$PWD/{}\"   # or any absolute path", value.to_string_lossy()))),
                 None => fallback.map(Path::to_path_buf).ok_or_else(|| {
                     AgencyError::new(
                         ErrorCode::DirNotWritable,

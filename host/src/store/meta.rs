@@ -362,9 +362,9 @@ impl std::fmt::Display for Broken {
 
 /// Read and parse a run's `meta.json`.
 pub fn read(path: &Path) -> std::result::Result<RunMeta, Broken> {
-    let bytes = match std::fs::read(path) {
-        Ok(b) => b,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Err(Broken::Missing),
+    let bytes = match super::read::read_capped(path, super::read::MAX_RECORD_BYTES) {
+        Ok(Some(b)) => b,
+        Ok(None) => return Err(Broken::Missing),
         Err(e) => return Err(Broken::Unreadable(e.to_string())),
     };
     let mut meta: RunMeta = serde_json::from_slice(&bytes).map_err(|e| Broken::Invalid(e.to_string()))?;

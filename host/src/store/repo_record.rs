@@ -20,6 +20,9 @@ pub struct RepoRecord {
     pub repo_key: String,
     pub repo_id: String,
     pub repo_root_last_seen: String,
+    /// The checkout's common git dir (added in 1.1): which checkout owns this entry.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub git_common_dir: Option<String>,
     #[serde(default)]
     pub agency_json_path: String,
     #[serde(default)]
@@ -66,7 +69,8 @@ pub fn read_record(store: &Store, repo_id: &str) -> Option<RepoRecord> {
     read_json(&store.repo_json_path(repo_id))
 }
 
-/// Create or refresh `repo.json` and the index entry for `repo`.
+/// Create or refresh `repo.json` and the index entry for `repo`, and pin the checkout's
+/// identity in its git dir (see `repo::identity`).
 pub fn touch(store: &Store, repo: &Repo, gh_authed: Option<bool>) -> Result<()> {
     let now = time::now_rfc3339();
     let root = repo.root.display().to_string();
@@ -78,6 +82,7 @@ pub fn touch(store: &Store, repo: &Repo, gh_authed: Option<bool>) -> Result<()> 
     record.repo_key = repo.key.clone();
     record.repo_id = repo.id.clone();
     record.repo_root_last_seen = root.clone();
+    record.git_common_dir = Some(repo.common_dir.display().to_string());
     record.agency_json_path = repo.root.join("agency.json").display().to_string();
     record.origin_present = repo.origin_url.is_some();
     record.origin_url = repo.origin_url.clone().unwrap_or_default();
@@ -89,6 +94,10 @@ pub fn touch(store: &Store, repo: &Repo, gh_authed: Option<bool>) -> Result<()> 
     }
     record.updated_at = now.clone();
     write_json_atomic(&path, &record).map_err(|e| write_error(&path, e))?;
+    let identity = crate::repo::identity::Identity { repo_key: repo.key.clone(), repo_id: repo.id.clone() };
+    crate::repo::identity::pin(&repo.common_dir, &identity).map_err(|e| {
+        AgencyError::io(ErrorCode::StoreWriteFailed, "cannot pin the repository identity", &repo.common_dir, e)
+    })?;
 
     let index_path = store.repo_index_path();
     // The index is shared by all repos, whose runs hold different repo locks.
