@@ -15,6 +15,8 @@ const BUILTINS: &[(&str, &str)] = &[
     ("codex", "agency-runner-codex"),
     ("command", "agency-runner-command"),
     ("shell", "agency-runner-shell"),
+    ("gemini", "agency-runner-gemini"),
+    ("aider", "agency-runner-aider"),
 ];
 
 fn main() {
@@ -77,17 +79,23 @@ fn build_guests(plugins: &Path, target: &Path) {
     }
 }
 
-/// Recorded screens shipped for the conformance kit: `plugins/<id>/screens/<state>--<what>.txt`.
+/// Recorded screens shipped for the conformance kit: `plugins/<id>/screens/<state>--<what>.txt`
+/// (recorded from the real CLI) and `plugins/<id>/screens/transcribed/…` (states the CLI
+/// cannot reach offline, transcribed from public captures).
 fn screens_table(plugins: &Path) -> String {
     let mut rows = Vec::new();
     for (id, _) in BUILTINS {
         let dir = plugins.join(id).join("screens");
-        let Ok(entries) = std::fs::read_dir(&dir) else { continue };
-        let mut files: Vec<PathBuf> =
-            entries.flatten().map(|e| e.path()).filter(|p| p.extension().is_some_and(|x| x == "txt")).collect();
+        let mut files: Vec<(String, PathBuf)> = Vec::new();
+        for sub in ["", "transcribed"] {
+            let Ok(entries) = std::fs::read_dir(dir.join(sub)) else { continue };
+            for path in entries.flatten().map(|e| e.path()).filter(|p| p.extension().is_some_and(|x| x == "txt")) {
+                let name = path.file_name().unwrap().to_string_lossy().into_owned();
+                files.push((if sub.is_empty() { name } else { format!("{sub}/{name}") }, path));
+            }
+        }
         files.sort();
-        for file in files {
-            let name = file.file_name().unwrap().to_string_lossy().into_owned();
+        for (name, file) in files {
             rows.push(format!("    ({id:?}, {name:?}, include_str!({:?})),\n", file.display().to_string()));
         }
     }

@@ -6,7 +6,7 @@ import { writeFile } from 'node:fs/promises';
 
 const { component } = await componentize({
   sourcePath: 'runner.js',
-  witPath: 'wit/since_v0.1.0',
+  witPath: 'wit/since_v0.2.0',
   worldName: 'runner-plugin',
   disableFeatures: ['http', 'fetch-event'],
 });

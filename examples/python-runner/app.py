@@ -1,7 +1,8 @@
-"""Example runner in Python: aider, like examples/aider-runner, built with componentize-py.
+"""Example runner in Python: aider (like the built-in `aider` runner), built with componentize-py
+against plugin API 0.2.0.
 
-Build:  componentize-py -d wit/since_v0.1.0 -w runner-plugin componentize app -o aider_py.wasm
-Check:  agency plugin test aider_py.wasm --screens ../aider-runner/screens
+Build:  componentize-py -d wit/since_v0.2.0 -w runner-plugin componentize app -o aider_py.wasm
+Check:  agency plugin test aider_py.wasm --screens ../../plugins/aider/screens
 """
 
 from wit_world import exports
@@ -28,7 +29,12 @@ def _find(screen, n, needles):
 
 
 def _observe(activity, reason, evidence=None):
-    return runner.Observation(activity=activity, reason=reason, evidence=evidence.strip() if evidence else None)
+    evidence = " ".join(evidence.split()) if evidence else None
+    return runner.Observation(activity=activity, reason=reason, evidence=evidence, resume_session=None)
+
+
+ERRORS = ["servers are down or overloaded", "rate limited you", "InternalServerError", "litellm."]
+QUIET_START = ["--no-gitignore", "--analytics-disable", "--no-check-update", "--no-show-release-notes"]
 
 
 class Runner(exports.Runner):
@@ -47,27 +53,40 @@ class Runner(exports.Runner):
 
     def plan(self, run, request):
         env = [types.EnvVar(name="OPENAI_API_KEY", value=types.EnvValue_Host("OPENAI_API_KEY"))]
+        interrupt = runner.Interrupt_Keys(["C-c"])
         if request.mode == runner.Mode.HEADLESS:
             if request.prompt is None:
                 raise Err(types.Error(kind=types.ErrorKind.INVALID_CONFIG, message="a headless aider run needs --prompt", hint=None))
-            args = ["--message", request.prompt, "--yes-always", "--no-pretty", "--no-fancy-input"]
+            args = QUIET_START + ["--message", request.prompt, "--yes-always", "--no-pretty", "--no-fancy-input"]
             command = types.Command(program="aider", args=args, env=env, cwd=run.worktree)
-            return runner.LaunchPlan(command=command, stdin=None, ready_pattern=None, send_after_ready=None)
-        command = types.Command(program="aider", args=[], env=env, cwd=run.worktree)
-        ready = "> " if request.prompt is not None else None
-        return runner.LaunchPlan(command=command, stdin=None, ready_pattern=ready, send_after_ready=request.prompt)
+            return runner.LaunchPlan(command=command, stdin=None, prompt=runner.PromptDelivery_Argv(),
+                                     ready=runner.ReadyWhen_Idle(), interrupt=interrupt)
+        command = types.Command(program="aider", args=QUIET_START, env=env, cwd=run.worktree)
+        prompt = runner.PromptDelivery_Paste(request.prompt) if request.prompt is not None else runner.PromptDelivery_None()
+        return runner.LaunchPlan(command=command, stdin=None, prompt=prompt, ready=runner.ReadyWhen_Idle(), interrupt=interrupt)
 
     def classify(self, screen):
         line = _find(screen, 3, ["(Y)es/(N)o"])
         if line:
             return _observe(runner.Activity.NEEDS_INPUT, "confirmation question", line)
-        line = _find(screen, 5, ["rate limited you"])
-        if line:
-            return _observe(runner.Activity.NEEDS_INPUT, "rate limited by the API provider", line)
         line = _find(screen, 3, ["Waiting for ", "Updating repo map", "Retrying in "])
         if line:
             return _observe(runner.Activity.WORKING, "waiting for the model", line)
-        tail = _tail(screen, 1)
+        tail = _tail(screen, 8)
         if tail and tail[-1].rstrip().endswith(">"):
+            for earlier in reversed(tail[:-1]):
+                if earlier.lstrip().startswith(">"):
+                    break
+                if any(e in earlier for e in ERRORS):
+                    return _observe(runner.Activity.ERROR, "the last request failed", earlier)
             return _observe(runner.Activity.IDLE, "at the aider prompt", tail[-1])
+        if not tail:
+            return _observe(runner.Activity.STARTING, "nothing drawn yet")
         return _observe(runner.Activity.UNKNOWN, "no aider marker on screen")
+
+    def headless_result(self, output, exit_code):
+        lines = [line.strip() for line in output.splitlines() if line.strip()][-20:]
+        for line in reversed(lines):
+            if any(e in line for e in ERRORS):
+                return runner.HeadlessOutcome(ok=False, message=line, resume_session=None)
+        return runner.HeadlessOutcome(ok=exit_code == 0, message=lines[-1] if lines else None, resume_session=None)

@@ -56,8 +56,13 @@ pub fn agency_vars(meta: &RunMeta, paths: &RunPaths, repo_root: &Path) -> Vec<(S
         ("AGENCY_RUNNER".into(), meta.runner.clone()),
         ("AGENCY_OUTPUT_DIR".into(), worktree.out_dir().display().to_string()),
         ("AGENCY_LOG_DIR".into(), paths.logs.display().to_string()),
+        ("AGENCY_RUN_DIR".into(), paths.dir.display().to_string()),
         ("AGENCY_STATUS_FILE".into(), worktree.status_file().display().to_string()),
     ];
+    // For an agent's hooks (`"$AGENCY_BIN" hook …`): the agency that started the run.
+    if let Ok(exe) = std::env::current_exe() {
+        vars.push(("AGENCY_BIN".into(), exe.display().to_string()));
+    }
     if let Some(port) = meta.port_base {
         vars.push(("AGENCY_PORT_BASE".into(), port.to_string()));
     }

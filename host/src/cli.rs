@@ -40,11 +40,23 @@ pub fn main() -> ExitCode {
         Err(err) => return usage_error(err, output),
     };
     // The pane process of a run needs no dirs or config, and must not fail on them.
-    if let Command::Agent(args) = cli.command {
-        let err = commands::run_agent(args).unwrap_err();
-        output.error(&err);
-        return ExitCode::from(err.code.exit_status());
-    }
+    let cli = match cli.command {
+        Command::Agent(args) => {
+            let err = commands::run_agent(args).unwrap_err();
+            output.error(&err);
+            return ExitCode::from(err.code.exit_status());
+        }
+        Command::Hook(args) => {
+            return match commands::run_hook(args) {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(err) => {
+                    output.error(&err);
+                    ExitCode::from(err.code.exit_status())
+                }
+            };
+        }
+        command => Cli { command, ..cli },
+    };
     let ctx = match CommandContext::new(&cli, output) {
         Ok(ctx) => ctx,
         Err(err) => {

@@ -7,6 +7,7 @@ mod attach;
 mod clean;
 mod completion;
 mod doctor;
+mod hook;
 mod init;
 mod kill;
 mod logs;
@@ -52,6 +53,7 @@ pub enum Command {
     #[command(subcommand)]
     Plugin(plugin::PluginCommand),
     Completion(completion::CompletionArgs),
+    Hook(hook::HookArgs),
     #[command(name = "__agent", hide = true)]
     Agent(agent::AgentArgs),
 }
@@ -78,8 +80,15 @@ pub fn dispatch(ctx: &CommandContext, command: Command) -> Result<()> {
         Command::Repair(args) => repair::cmd_repair(ctx, args),
         Command::Plugin(command) => plugin::cmd_plugin(ctx, command),
         Command::Completion(args) => completion::cmd_completion(ctx, args),
+        Command::Hook(args) => hook::cmd_hook(args),
         Command::Agent(args) => agent::cmd_agent(args),
     }
+}
+
+/// `agency hook`, which runs inside an agent without a [`CommandContext`] (no config, no
+/// repository: the run is named by the agent's environment).
+pub fn run_hook(args: hook::HookArgs) -> Result<()> {
+    hook::cmd_hook(args)
 }
 
 /// `agency __agent`, which runs without a [`CommandContext`].

@@ -8,6 +8,7 @@
 pub mod archive;
 pub mod authorize;
 pub mod gates;
+pub mod hook;
 pub mod launch;
 pub mod merge;
 pub mod prompt;

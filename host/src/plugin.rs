@@ -388,7 +388,7 @@ impl PluginHost {
 
 /// An agent's session id as a plugin reports it: it goes back into a launch plan as an
 /// argument, so only short ids of letters, digits, `-`, `_` and `.` are kept.
-fn valid_session_id(id: &str) -> bool {
+pub fn valid_session_id(id: &str) -> bool {
     (1..=128).contains(&id.len()) && id.chars().all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
 }
 

@@ -8,7 +8,8 @@
 //! 1. the screen shows the agent waiting for input (a dialog is live truth, never stale);
 //! 2. the screen shows the agent stopped on an error (API 0.2 `error`);
 //! 3. the agent's hooks (`agency hook`, `decided_by: hook`): needs input, error, idle, and
-//!    working while fresh;
+//!    working while fresh — believed only while the pane has not changed since the report
+//!    (or the screen says nothing clear), because hooks arrive late or not at all;
 //! 4. a fresh status file reporting `needs_input`, `blocked` or `ready_for_review`
 //!    (`ready_for_review` never goes stale);
 //! 5. the screen shows the agent working;
@@ -458,6 +459,10 @@ pub struct HeadlessOutcome {
     pub resume_session: Option<String>,
 }
 
+/// Screen output this long after a hook report still counts as the state the hook reported
+/// (the agent draws its own reaction to the event).
+const HOOK_SLACK_SECS: i64 = 2;
+
 /// The activity of a live agent, by the precedence in the module documentation.
 fn activity(s: &Signals) -> Verdict {
     let fresh = |t: OffsetDateTime| (s.now - t).unsigned_abs() < s.stall_after;
@@ -492,7 +497,15 @@ fn activity(s: &Signals) -> Verdict {
     if let Some(found) = screen_says(ScreenActivity::Error) {
         return from_screen(found, "error", Activity::Error, Tone::Problem);
     }
-    if let Some(hook) = s.hook.as_ref().filter(|h| h.activity != Activity::Working || fresh(h.at)) {
+    // Hooks can arrive late or be missed (a notification a minute after the fact, no hook
+    // for a question): a report is believed while the pane has not changed since, or while
+    // the screen itself says nothing clear.
+    let screen_clear = observed.is_some_and(|(_, o)| o.activity != ScreenActivity::Unknown);
+    let hook_current = |h: &&HookReport| {
+        !screen_clear || s.pane_activity.is_none_or(|p| p <= h.at + time::Duration::seconds(HOOK_SLACK_SECS))
+    };
+    if let Some(hook) = s.hook.as_ref().filter(|h| h.activity != Activity::Working || fresh(h.at)).filter(hook_current)
+    {
         let (label, tone) = match hook.activity {
             Activity::NeedsInput => ("needs input", Tone::NeedsYou),
             Activity::Error => ("error", Tone::Problem),

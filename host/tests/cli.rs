@@ -17,6 +17,7 @@ mod test_never_lose_work;
 mod test_plugin_sandbox;
 mod test_plugins;
 mod test_properties;
+mod test_real_agents;
 mod test_records;
 mod test_repair;
 mod test_run;

@@ -1,4 +1,4 @@
-//! Plugin authors: the frozen 0.1.0 API still loads (committed fixtures), the third-party
+//! Plugin authors: the frozen 0.1.0 and 0.2.0 APIs load (committed fixtures), the third-party
 //! examples build and pass the conformance kit and work in real runs, `plugin new` scaffolds a
 //! project that builds, tests and runs, and `plugin dev` installs without touching the shared
 //! compile cache. Python and JavaScript examples are exercised when built (CI builds them and
@@ -14,8 +14,13 @@ fn manifest_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
+/// The built-in aider runner's screens (recorded from the real CLI, plus transcribed ones).
 fn aider_screens() -> PathBuf {
-    manifest_dir().join("../examples/aider-runner/screens")
+    manifest_dir().join("../plugins/aider/screens")
+}
+
+fn opencode_screens() -> PathBuf {
+    manifest_dir().join("../examples/opencode-runner/screens")
 }
 
 fn conformance(env: &TestEnv, target: &Path, screens: Option<&Path>) -> serde_json::Value {
@@ -29,44 +34,65 @@ fn conformance(env: &TestEnv, target: &Path, screens: Option<&Path>) -> serde_js
     json
 }
 
+/// Each released API version has a committed step and runner component built against it
+/// (`tests/compat/agency-plugin-<version>-{step,runner}.wasm`; the step is
+/// `plugins/fixtures/compat-step`, the runner the aider runner of that time with the screens
+/// it was written for). The current host must load and run them unchanged.
 #[test]
-fn plugins_built_against_api_0_1_0_still_load_and_work() {
-    let env = TestEnv::new();
-    let repo = env.repo("r");
+fn plugins_built_against_every_released_api_still_load_and_work() {
     let compat = manifest_dir().join("tests/compat");
-    env.pin_plugin(
-        &repo,
-        "compat-step",
-        &compat.join("agency-plugin-0.1.0-step.wasm"),
-        serde_json::json!({ "steps": { "setup": [{ "plugin": "compat-step" }] } }),
-    );
-    env.agency(&repo, &["--yes", "run", "--name", "old"]).ok();
-    let meta = env.meta(&env.run_dirs()[0]);
-    let head = env.sh(&repo, "git rev-parse HEAD");
-    assert_eq!(meta["setup"]["output_summary"], format!("HEAD is {}", head.trim()));
-    assert_eq!(meta["plugins"]["setup"][0]["api_version"], "0.1.0");
-    let written = PathBuf::from(meta["worktree_path"].as_str().unwrap()).join(".agency/out/compat.txt");
-    assert_eq!(std::fs::read_to_string(written).unwrap(), head.trim());
-    conformance(&env, &compat.join("agency-plugin-0.1.0-runner.wasm"), Some(&aider_screens()));
+    for version in ["0.1.0", "0.2.0"] {
+        let env = TestEnv::new();
+        let repo = env.repo("r");
+        env.pin_plugin(
+            &repo,
+            "compat-step",
+            &compat.join(format!("agency-plugin-{version}-step.wasm")),
+            serde_json::json!({ "steps": { "setup": [{ "plugin": "compat-step" }] } }),
+        );
+        env.agency(&repo, &["--yes", "run", "--name", "old"]).ok();
+        let meta = env.meta(&env.run_dirs()[0]);
+        let head = env.sh(&repo, "git rev-parse HEAD");
+        assert_eq!(meta["setup"]["output_summary"], format!("HEAD is {}", head.trim()), "{version}");
+        assert_eq!(meta["plugins"]["setup"][0]["api_version"], version);
+        let written = PathBuf::from(meta["worktree_path"].as_str().unwrap()).join(".agency/out/compat.txt");
+        assert_eq!(std::fs::read_to_string(written).unwrap(), head.trim(), "{version}");
+        let runner = compat.join(format!("agency-plugin-{version}-runner.wasm"));
+        conformance(&env, &runner, Some(&compat.join(format!("runner-{version}-screens"))));
+    }
 }
 
 #[test]
 fn the_rust_examples_pass_the_kit_and_work_in_runs() {
     let mut env = TestEnv::new();
     let built = rust_examples();
-    conformance(&env, &built.join("aider_runner.wasm"), Some(&aider_screens()));
+    conformance(&env, &built.join("opencode_runner.wasm"), Some(&opencode_screens()));
     conformance(&env, &built.join("template_files.wasm"), None);
     conformance(&env, &built.join("cargo_test_verify.wasm"), None);
 
-    // A third-party runner, added, granted and launched (with a stand-in `aider`).
+    // A third-party runner, added, granted and launched (with a stand-in `opencode` that
+    // records the arguments it got and draws OpenCode's idle input).
     let repo = env.repo("r");
-    env.agency(&repo, &["--yes", "plugin", "add", built.join("aider_runner.wasm").to_str().unwrap()]).ok();
-    env.fake_bin("aider", "#!/bin/sh\necho 'Aider v0.86.3'\nprintf '> '\nread line\necho \"$line\" > .agency/tmp/aider-got.txt\nsleep 60\n");
-    env.agency(&repo, &["run", "--name", "a", "--runner", "aider", "--prompt", "add a test"]).ok();
-    let worktree = PathBuf::from(env.meta(&env.run_dirs()[0])["worktree_path"].as_str().unwrap());
-    let got = worktree.join(".agency/tmp/aider-got.txt");
-    let typed = wait_until("the prompt typed at aider's `> `", 15, || std::fs::read_to_string(&got));
-    assert_eq!(typed.trim(), "add a test");
+    env.agency(&repo, &["--yes", "plugin", "add", built.join("opencode_runner.wasm").to_str().unwrap()]).ok();
+    env.fake_bin(
+        "opencode",
+        "#!/bin/sh\nprintf '%s\\n' \"$@\" > .agency/tmp/opencode-args.txt\necho '  Ask anything...'\necho '  tab agents  ctrl+p commands'\nsleep 60\n",
+    );
+    let out = env.agency(&repo, &["run", "--name", "a", "--runner", "opencode", "--prompt", "add a test"]);
+    out.ok();
+    let run_dir = env.run_dirs()[0].clone();
+    let worktree = PathBuf::from(env.meta(&run_dir)["worktree_path"].as_str().unwrap());
+    let args = wait_until("the stand-in to start", 15, || {
+        std::fs::read_to_string(worktree.join(".agency/tmp/opencode-args.txt"))
+    });
+    assert_eq!(args, "--prompt\nadd a test\n", "the prompt goes on the command line");
+    assert_eq!(env.meta(&run_dir)["launch"]["prompt_delivery"], "argv");
+    let status = wait_until("the screen read by the example", 15, || {
+        let json = env.agency(&repo, &["ls", "--json"]).json();
+        let status = json["runs"][0]["status"].clone();
+        if status["decided_by"] == "screen:opencode" { Ok(status) } else { Err(format!("{json:#}")) }
+    });
+    assert_eq!(status["label"], "idle", "{status:#}");
 
     // A filesystem-only setup step and a verify step that runs the project's tests.
     let crate_repo = env.plain_repo("crate");
@@ -123,7 +149,7 @@ fn plugin_new_scaffolds_a_project_that_builds_tests_and_runs() {
         "src/lib.rs",
         "README.md",
         "screens/idle--prompt.txt",
-        "agency-plugin/wit/since_v0.1.0/agency-plugin.wit",
+        "agency-plugin/wit/since_v0.2.0/agency-plugin.wit",
     ] {
         assert!(project.join(file).is_file(), "{file}");
     }
@@ -211,7 +237,7 @@ fn python_and_javascript_examples() {
     env.agency(&env.root(), &["plugin", "new", "py-agent", "--kind", "runner", "--lang", "python"]).ok();
     env.sh(
         &env.root().join("py-agent"),
-        &format!("{componentize_py} -d wit/since_v0.1.0 -w runner-plugin componentize app -o py_agent.wasm"),
+        &format!("{componentize_py} -d wit/since_v0.2.0 -w runner-plugin componentize app -o py_agent.wasm"),
     );
     conformance(&env, &env.root().join("py-agent/py_agent.wasm"), Some(&env.root().join("py-agent/screens")));
     env.agency(&env.root(), &["plugin", "new", "js-check", "--kind", "step", "--lang", "js"]).ok();
@@ -224,16 +250,16 @@ fn python_and_javascript_examples() {
 fn a_listing_across_repositories_reads_each_run_with_its_own_pins() {
     let env = TestEnv::new();
     let pinned = env.repo("pinned");
-    env.pin_plugin(&pinned, "aider", &rust_examples().join("aider_runner.wasm"), serde_json::json!({}));
-    env.fake_bin("aider", "#!/bin/sh\nprintf '> '\nsleep 60\n");
-    env.agency(&pinned, &["--yes", "run", "--name", "a", "--runner", "aider"]).ok();
+    env.pin_plugin(&pinned, "opencode", &rust_examples().join("opencode_runner.wasm"), serde_json::json!({}));
+    env.fake_bin("opencode", "#!/bin/sh\necho '  Ask anything...'\nsleep 60\n");
+    env.agency(&pinned, &["--yes", "run", "--name", "a", "--runner", "opencode"]).ok();
 
     // From a repository without that pin, the run is still read by the plugin its own repo pins.
     let elsewhere = env.repo("elsewhere");
-    let status = wait_until("the aider screen classified from another repository", 15, || {
+    let status = wait_until("the opencode screen classified from another repository", 15, || {
         let json = env.agency(&elsewhere, &["ls", "--all-repos", "--json"]).json();
         let status = json["runs"][0]["status"].clone();
-        if status["decided_by"] == "screen:aider" { Ok(status) } else { Err(format!("{json:#}")) }
+        if status["decided_by"] == "screen:opencode" { Ok(status) } else { Err(format!("{json:#}")) }
     });
     assert_eq!(status["label"], "idle", "{status:#}");
 }

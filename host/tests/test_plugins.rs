@@ -69,7 +69,7 @@ fn plugin_add_inspect_trust_list_remove() {
 
     let inspect = env.agency(&repo, &["plugin", "inspect", "hostile-runner", "--json"]).json();
     assert_eq!(inspect["plugin"]["kind"], "runner");
-    assert_eq!(inspect["plugin"]["api_version"], "0.1.0");
+    assert_eq!(inspect["plugin"]["api_version"], "0.2.0");
     assert!(inspect["plugin"]["capabilities"].as_array().unwrap().iter().any(|c| c == "exec sh -c exec sleep 60"));
 
     env.agency(&repo, &["run", "--name", "x", "--runner", "hostile-runner"]).err("E_PLUGIN_NOT_TRUSTED");

@@ -293,3 +293,51 @@ fn busy(env: &TestEnv, session: &str) {
         if screen.trim_end().ends_with("sleep 60") { Ok(()) } else { Err(screen) }
     });
 }
+
+#[test]
+fn an_interactive_run_has_no_runner_log_and_says_so() {
+    let env = TestEnv::new();
+    let repo = env.repo("r");
+    env.agency(&repo, &["run", "--name", "i"]).ok();
+    let err = env.agency(&repo, &["logs", "i", "runner"]).err("E_RUN_NOT_FOUND").to_string();
+    assert!(err.contains("interactive") && err.contains("agency attach i"), "{err}");
+}
+
+#[test]
+fn agent_hooks_report_through_agency_hook() {
+    let env = TestEnv::new();
+    let repo = env.repo("r");
+    env.agency(&repo, &["run", "--name", "h"]).ok();
+    let run_dir = env.run_dirs()[0].clone();
+    let run_id = run_dir.file_name().unwrap().to_string_lossy().into_owned();
+    let hook = |activity: &str, payload: &str| {
+        let run_dir_var = run_dir.to_str().unwrap();
+        env.agency_with(
+            &repo,
+            &["hook", "codex", activity, payload],
+            &[("AGENCY_RUN_DIR", run_dir_var), ("AGENCY_RUN_ID", &run_id)],
+        )
+    };
+    // Codex's notify payload (recorded shape): a completed turn, with its thread id.
+    let payload = r#"{"type":"agent-turn-complete","thread-id":"0199-abc","turn-id":"1","cwd":"/w","input-messages":["say hi"],"last-assistant-message":"Hi! What next?"}"#;
+    hook("needs-input", payload).ok();
+    let report: serde_json::Value = serde_json::from_slice(&std::fs::read(run_dir.join("hook.json")).unwrap()).unwrap();
+    assert_eq!(report["activity"], "needs_input");
+    assert_eq!(report["event"], "agent-turn-complete");
+    assert_eq!(report["session"], "0199-abc");
+    assert_eq!(report["detail"], "Hi! What next?");
+    // The shell's screen is clear (a prompt), so a hook only decides when the pane has been
+    // quiet since; the record keeps one event per change of activity.
+    hook("needs-input", payload).ok();
+    let events = std::fs::read_to_string(run_dir.join("events.jsonl")).unwrap();
+    assert_eq!(events.matches("\"hook_reported\"").count(), 1, "{events}");
+    let status = crate::common::env::wait_until("the hook to decide", 10, || {
+        let status = env.agency(&repo, &["ls", "--json"]).json()["runs"][0]["status"].clone();
+        if status["decided_by"] == "hook" { Ok(status) } else { Err(format!("{status:#}")) }
+    });
+    assert_eq!(status["label"], "needs input");
+    // Outside an agent's environment it refuses, and a forged run dir is refused.
+    env.agency(&repo, &["hook", "codex", "idle"]).err("E_USAGE");
+    env.agency_with(&repo, &["hook", "codex", "idle"], &[("AGENCY_RUN_DIR", "/tmp"), ("AGENCY_RUN_ID", &run_id)])
+        .err("E_RUN_NOT_FOUND");
+}

@@ -35,8 +35,8 @@ fn fake_claude(env: &TestEnv) {
     let show = |file: &str| format!("printf '\\033[2J\\033[H'; cat '{}'", dir.join(file).display());
     let script = format!(
         "#!/bin/sh\n{}\nwhile [ ! -e .agency/tmp/go ]; do sleep 0.1; done\n{}\nread answer\n{}\nwhile read line; do [ \"$line\" = exit ] && break; done\n{}\nexit 0\n",
-        show("working--spinner.txt"),
-        show("needs-input--bash-permission.txt"),
+        show("transcribed/working--spinner.txt"),
+        show("transcribed/needs-input--bash-permission.txt"),
         show("idle--prompt.txt"),
         show("exited--resume-hint.txt"),
     );
@@ -152,12 +152,18 @@ fn headless_runs_end_as_done_failed_or_timed_out() {
         let finished = finished && limited["label"] == "done";
         if finished { Ok((ok, bad, slow)) } else { Err(format!("{json:#}")) }
     });
-    assert!(bad["reason"].as_str().unwrap().contains("exited with status 3"), "{bad}");
+    // The runner read the output: the failure says why, in the agent's own words.
+    assert!(
+        bad["reason"].as_str().unwrap().contains("failed (status 3")
+            && bad["reason"].as_str().unwrap().contains("broken"),
+        "{bad}"
+    );
     assert!(slow["reason"].as_str().unwrap().contains("timed out"), "{slow}");
     // The timeout reaches the agent's children too: the shell's `sleep` must not outlive it.
     let survivors = std::process::Command::new("pgrep").args(["-f", "^sleep 97$"]).output().unwrap();
     assert!(survivors.stdout.is_empty(), "{}", String::from_utf8_lossy(&survivors.stdout));
-    assert_eq!(ok["decided_by"], "runner_exit");
+    assert_eq!(ok["decided_by"], "headless_result");
+    assert_eq!(slow["decided_by"], "runner_exit", "a time limit is decided by the exit record");
     let log = env.agency(&repo, &["logs", "bad", "runner"]);
     assert!(log.ok().contains("broken"));
 }

@@ -139,30 +139,46 @@ fn truncate(text: &str, max: usize) -> String {
 /// The expected activity encoded in a screen file name (`needs-input--question.txt`).
 fn expected(file: &str) -> Option<Activity> {
     Some(match file.split("--").next()? {
+        "starting" => Activity::Starting,
         "working" => Activity::Working,
         "needs-input" => Activity::NeedsInput,
         "idle" => Activity::Idle,
+        "error" => Activity::Error,
         "exited" => Activity::Exited,
         "unknown" => Activity::Unknown,
         _ => return None,
     })
 }
 
+/// `*.txt` files in `dir` and its direct subdirectories (e.g. `transcribed/`), sorted, named
+/// relative to `dir`.
+fn screen_files(dir: &Path) -> std::io::Result<Vec<(String, PathBuf)>> {
+    let mut files = Vec::new();
+    for entry in std::fs::read_dir(dir)?.flatten() {
+        let path = entry.path();
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if path.is_dir() {
+            for inner in std::fs::read_dir(&path)?.flatten() {
+                let inner_name = inner.file_name().to_string_lossy().into_owned();
+                if inner_name.ends_with(".txt") {
+                    files.push((format!("{name}/{inner_name}"), inner.path()));
+                }
+            }
+        } else if name.ends_with(".txt") {
+            files.push((name, path));
+        }
+    }
+    files.sort();
+    Ok(files)
+}
+
 fn screen_checks(env: &Env, plugin: &Plugin, dir: Option<&Path>) -> Result<Vec<Check>> {
     let screens: Vec<(String, String)> = match dir {
-        Some(dir) => {
-            let entries = std::fs::read_dir(dir)
-                .map_err(|e| AgencyError::io(ErrorCode::Usage, "cannot read --screens dir", dir, e))?;
-            let mut files: Vec<PathBuf> =
-                entries.flatten().map(|e| e.path()).filter(|p| p.extension().is_some_and(|x| x == "txt")).collect();
-            files.sort();
-            files
-                .into_iter()
-                .filter_map(|p| {
-                    Some((p.file_name()?.to_string_lossy().into_owned(), std::fs::read_to_string(&p).ok()?))
-                })
-                .collect()
-        }
+        Some(dir) => screen_files(dir)
+            .map_err(|e| AgencyError::io(ErrorCode::Usage, "cannot read --screens dir", dir, e))?
+            .into_iter()
+            .filter_map(|(name, path)| Some((name, std::fs::read_to_string(&path).ok()?)))
+            .collect(),
         None => crate::plugin::shipped_screens(&plugin.info.id)
             .into_iter()
             .map(|(n, t)| (n.to_string(), t.to_string()))
@@ -177,11 +193,11 @@ fn screen_checks(env: &Env, plugin: &Plugin, dir: Option<&Path>) -> Result<Vec<C
     }
     let mut checks = Vec::new();
     for (file, text) in screens {
-        let Some(want) = expected(&file) else {
+        let Some(want) = expected(file.rsplit('/').next().unwrap_or(&file)) else {
             checks.push(check(
                 format!("screen {file}"),
                 false,
-                "file name must start with working--, needs-input--, idle--, exited-- or unknown--",
+                "file name must start with starting--, working--, needs-input--, idle--, error--, exited-- or unknown--",
             ));
             continue;
         };

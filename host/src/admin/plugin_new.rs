@@ -27,14 +27,17 @@ impl Lang {
     }
 }
 
-const WIT: &str = include_str!("../../../wit/since_v0.1.0/agency-plugin.wit");
+/// The API version new plugins are written against (its frozen WIT folder is vendored).
+const WIT_FOLDER: &str = "since_v0.2.0";
+const WIT: &str = include_str!("../../../wit/since_v0.2.0/agency-plugin.wit");
 const SDK_FILES: &[(&str, &str)] = &[
     ("src/lib.rs", include_str!("../../../plugins/sdk/src/lib.rs")),
-    ("src/helpers.rs", include_str!("../../../plugins/sdk/src/helpers.rs")),
+    ("src/builders.rs", include_str!("../../../plugins/sdk/src/builders.rs")),
     ("src/host.rs", include_str!("../../../plugins/sdk/src/host.rs")),
+    ("src/output.rs", include_str!("../../../plugins/sdk/src/output.rs")),
     ("src/screen.rs", include_str!("../../../plugins/sdk/src/screen.rs")),
 ];
-const SDK_MANIFEST: &str = "[package]\nname = \"agency-plugin\"\ndescription = \"The agency plugin SDK (vendored by agency plugin new)\"\nversion = \"0.1.0\"\nedition = \"2024\"\n\n[dependencies]\nwit-bindgen = { version = \"0.61\", default-features = false, features = [\"macros\", \"realloc\"] }\n";
+const SDK_MANIFEST: &str = "[package]\nname = \"agency-plugin\"\ndescription = \"The agency plugin SDK (vendored by agency plugin new)\"\nversion = \"0.1.0\"\nedition = \"2024\"\n\n[dependencies]\nwit-bindgen = { version = \"0.61\", default-features = false, features = [\"macros\", \"realloc\"] }\nserde_json = \"1\"\n";
 const README: &str = include_str!("../../assets/templates/common/README.md.tmpl");
 const SCREENS: &[(&str, &str)] = &[
     ("working--busy.txt", include_str!("../../assets/templates/common/screens/working--busy.txt")),
@@ -75,7 +78,7 @@ pub fn new_plugin(env: &Env, id: &str, kind: PluginKind, lang: Lang, dir: Option
                 ("Cargo.toml".to_string(), format!("{}\n[workspace]\n", RUST_MANIFEST.replace("{{crate}}", id))),
                 ("src/lib.rs".to_string(), source.replace("{{id}}", id)),
                 ("agency-plugin/Cargo.toml".to_string(), SDK_MANIFEST.to_string()),
-                ("agency-plugin/wit/since_v0.1.0/agency-plugin.wit".to_string(), WIT.to_string()),
+                (format!("agency-plugin/wit/{WIT_FOLDER}/agency-plugin.wit"), WIT.to_string()),
             ];
             files.extend(SDK_FILES.iter().map(|(path, text)| (format!("agency-plugin/{path}"), text.to_string())));
             let build = "rustup target add wasm32-wasip2\ncargo build --release --target wasm32-wasip2\ncargo test   # the classify/summary tests run natively".to_string();
@@ -89,10 +92,10 @@ pub fn new_plugin(env: &Env, id: &str, kind: PluginKind, lang: Lang, dir: Option
             };
             let files = vec![
                 ("app.py".to_string(), source.replace("{{id}}", id).replace("{{crate}}", &crate_name)),
-                ("wit/since_v0.1.0/agency-plugin.wit".to_string(), WIT.to_string()),
+                (format!("wit/{WIT_FOLDER}/agency-plugin.wit"), WIT.to_string()),
             ];
             let build = format!(
-                "pip install componentize-py\ncomponentize-py -d wit/since_v0.1.0 -w {world} componentize app -o {crate_name}.wasm"
+                "pip install componentize-py\ncomponentize-py -d wit/{WIT_FOLDER} -w {world} componentize app -o {crate_name}.wasm"
             );
             (files, build, format!("{crate_name}.wasm"))
         }
@@ -112,7 +115,7 @@ pub fn new_plugin(env: &Env, id: &str, kind: PluginKind, lang: Lang, dir: Option
                 (file.to_string(), fill(source)),
                 ("build.mjs".to_string(), fill(JS_BUILD)),
                 ("package.json".to_string(), fill(JS_PACKAGE)),
-                ("wit/since_v0.1.0/agency-plugin.wit".to_string(), WIT.to_string()),
+                (format!("wit/{WIT_FOLDER}/agency-plugin.wit"), WIT.to_string()),
             ];
             (files, "npm install\nnode build.mjs".to_string(), format!("{crate_name}.wasm"))
         }

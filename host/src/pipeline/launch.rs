@@ -108,13 +108,16 @@ pub fn launch(
         flags.clear(Attention::StopRequested);
         flags.clear(Attention::PromptNotDelivered);
     })?;
-    match (request.mode, &plan.prompt) {
-        (Mode::Interactive, PromptDelivery::Paste(text)) => super::prompt::deliver(
+    match (request.mode, &plan.prompt, &request.prompt) {
+        (Mode::Interactive, PromptDelivery::Paste(text), _) => super::prompt::deliver(
             env,
             record,
             &super::prompt::Target { server: &server, session: &session, plugin: &runner.plugin, ready: &plan.ready },
             text,
         ),
+        (_, PromptDelivery::Argv | PromptDelivery::Stdin, Some(prompt)) => {
+            super::prompt::delivered(record, prompt.len(), delivery)
+        }
         _ => Ok(updated),
     }
 }

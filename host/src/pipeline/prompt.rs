@@ -66,16 +66,20 @@ pub fn deliver(env: &Env, record: &RunRecord, target: &Target, text: &str) -> Re
         }
     })?;
     match confirm(env, record, target, text) {
-        Ok(how) => {
-            record.event("prompt_delivered", json!({ "bytes": text.len(), "confirmed_by": how }))?;
-            record.update_meta(|m| {
-                if let Some(launch) = m.launch.as_mut() {
-                    launch.prompt_delivered_at = Some(time::now_rfc3339());
-                }
-            })
-        }
+        Ok(how) => delivered(record, text.len(), how),
         Err(why) => not_delivered(env, record, &why, waited.elapsed()),
     }
+}
+
+/// Record that the prompt reached the agent, and how that is known (`argv` and `stdin`: it
+/// went with the process).
+pub fn delivered(record: &RunRecord, bytes: usize, how: &str) -> Result<RunMeta> {
+    record.event("prompt_delivered", json!({ "bytes": bytes, "confirmed_by": how }))?;
+    record.update_meta(|m| {
+        if let Some(launch) = m.launch.as_mut() {
+            launch.prompt_delivered_at = Some(time::now_rfc3339());
+        }
+    })
 }
 
 fn observe(env: &Env, record: &RunRecord, target: &Target, screen: &str) -> Option<Observation> {

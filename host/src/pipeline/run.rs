@@ -107,9 +107,8 @@ pub fn run(env: &Env, req: &RunRequest) -> Result<Started> {
     };
     gates::check_launch_plan(env, &gated, &prepared.runner, &plan_request(req))?;
 
-    let created = create_gated(env, &gated, req, &runner_name)?;
+    let (created, _run_lock) = create_gated(env, &gated, req, &runner_name)?;
     let record = RunRecord::new(env, &created.meta.repo_id, &created.meta.run_id);
-    let _run_lock = env.lock_run(&created.meta.repo_id, &created.meta.run_id)?;
     let started = Instant::now();
     let result = start(env, &record, &created, project, prepared, req);
     match &result {
@@ -226,13 +225,21 @@ fn setup_hint(err: AgencyError, name: &str) -> AgencyError {
 const ID_ATTEMPTS: usize = 8;
 
 /// Steps 2–6 after the gates passed. Returns once the worktree is scaffolded.
-fn create_gated(env: &Env, gated: &Gated, req: &RunRequest, runner: &str) -> Result<Created> {
+/// Create the run; the run's lock is taken as soon as its directory exists and held by the
+/// caller for the rest of the pipeline (so `repair` never mistakes a run being made for drift).
+fn create_gated<'e>(
+    env: &'e Env,
+    gated: &Gated,
+    req: &RunRequest,
+    runner: &str,
+) -> Result<(Created, crate::env::RepoGuard<'e>)> {
     let started = Instant::now();
     let runner = runner.to_string();
 
     let lock = env.lock_repo(&gated.repo.id)?;
     // Identity and creation of the run dir under the lock, so names and ids stay unique.
     let (run_id, name) = claim_run_dir(env, gated, req)?;
+    let run_lock = env.lock_run(&gated.repo.id, &run_id)?;
     repo_record::touch(&env.store, &gated.repo, None)?;
     let record = RunRecord::new(env, &gated.repo.id, &run_id);
     let title = req.title.clone().filter(|t| !t.trim().is_empty()).unwrap_or_else(|| name.clone());
@@ -296,7 +303,7 @@ fn create_gated(env: &Env, gated: &Gated, req: &RunRequest, runner: &str) -> Res
     record.step(RunStep::Scaffold.as_str(), || {
         scaffold::scaffold(&worktree, &gated.repo.common_dir, &title, &initial.created_at)
     })?;
-    Ok(Created { meta: record.read_meta()?, paths: record.paths })
+    Ok((Created { meta: record.read_meta()?, paths: record.paths }, run_lock))
 }
 
 /// A port block no live run holds (`store::ports`: `run` costs the same however many runs

@@ -23,7 +23,13 @@ pub use crate::query::open_live;
 /// How long `kill` gives a run's processes between SIGTERM and SIGKILL.
 const KILL_GRACE: Duration = Duration::from_secs(3);
 /// How long `stop` watches the screen for the agent to settle.
-const STOP_WATCH: Duration = Duration::from_secs(5);
+const STOP_WATCH: Duration = Duration::from_secs(8);
+/// Between the keys of a planned interrupt.
+const KEY_GAP: Duration = Duration::from_millis(300);
+/// Between the two readings that say an agent is not busy.
+const STOP_RECHECK: Duration = Duration::from_millis(600);
+/// When a still-busy agent gets the interrupt a second time.
+const STOP_RESEND: Duration = Duration::from_secs(3);
 
 /// Resolve and lock a run for a command that acts on it, then open it (the record is read
 /// after the lock is taken, so it is what the previous command left).
@@ -132,10 +138,22 @@ fn finish_pipeline(env: &Env, record: &RunRecord, run: &OpenRun, config: Option<
 
 /// The agent's own session id from its exit screen (a runner of API 0.2 reports it), so the
 /// relaunched agent continues the conversation.
+/// The agent's own session id to continue: from its exit screen (a resume hint the runner
+/// plugin reads), else from what its hooks or its headless output last reported.
 fn agent_session_on_screen(env: &Env, run: &OpenRun, plugin: &crate::plugin::Plugin) -> Option<String> {
-    let screen = tmux::capture_pane(&run.server(), &run.session(), 200).ok()?;
-    let observation = env.plugins().classify(plugin, &screen, Some(&run.entry.paths.log("plugin"))).ok()?;
-    observation.resume_session
+    let from_screen = || {
+        let screen = tmux::capture_pane(&run.server(), &run.session(), 200).ok()?;
+        let observation = env.plugins().classify(plugin, &screen, Some(&run.entry.paths.log("plugin"))).ok()?;
+        observation.resume_session
+    };
+    let recorded = |file: &str, key: &str| {
+        let value: serde_json::Value = crate::store::read_json(&run.entry.paths.dir.join(file))?;
+        let id = value.get(key)?.as_str()?;
+        crate::plugin::valid_session_id(id).then(|| id.to_string())
+    };
+    from_screen()
+        .or_else(|| recorded("hook.json", "session"))
+        .or_else(|| recorded("runner_result.json", "resume_session"))
 }
 
 /// What `stop` did.
@@ -167,34 +185,28 @@ pub fn stop(env: &Env, reference: &str) -> Result<Stopped> {
             let screen = tmux::capture_pane(&server, &session, 0).ok()?;
             env.plugins().classify(plugin.as_ref()?, &screen, Some(&run.entry.paths.log("plugin"))).ok()
         };
-        if let Some(o) = observe()
-            && matches!(o.activity, Activity::Idle | Activity::Exited)
-        {
-            return Ok(Stopped::NotBusy(format!("the agent is {} ({})", activity_word(o.activity), o.reason)));
+        // Not busy only if two readings a moment apart agree: agents redraw between retries,
+        // and one frame can look like the idle prompt.
+        let not_busy = |o: &crate::plugin::api::Observation| matches!(o.activity, Activity::Idle | Activity::Exited);
+        if let Some(first) = observe().filter(not_busy) {
+            std::thread::sleep(STOP_RECHECK);
+            if observe().is_some_and(|o| not_busy(&o)) {
+                return Ok(Stopped::NotBusy(format!(
+                    "the agent is {} ({})",
+                    activity_word(first.activity),
+                    first.reason
+                )));
+            }
         }
         let interrupt = run.meta.launch.as_ref().and_then(|l| l.interrupt.clone());
-        let how = match interrupt.unwrap_or(InterruptRecord::Keys(vec!["C-c".into()])) {
-            InterruptRecord::Keys(keys) => {
-                let keys: Vec<&str> = keys.iter().map(String::as_str).collect();
-                tmux::send_keys(&server, &session, &keys)?;
-                format!("sent {}", keys.join(" "))
-            }
-            InterruptRecord::Signal(name) => {
-                let signal = if name == "terminate" { libc::SIGTERM } else { libc::SIGINT };
-                let pid = std::fs::read_to_string(&run.entry.paths.agent_pid)
-                    .ok()
-                    .and_then(|p| p.trim().parse::<i32>().ok())
-                    .ok_or_else(|| AgencyError::new(ErrorCode::TmuxFailed, "the agent's pid is not recorded"))?;
-                // SAFETY: kill(2) on the agent process the pane process started and recorded.
-                unsafe { libc::kill(pid, signal) };
-                format!("sent SIG{}", if signal == libc::SIGTERM { "TERM" } else { "INT" })
-            }
-        };
+        let interrupt = interrupt.unwrap_or(InterruptRecord::Keys(vec!["C-c".into()]));
+        let mut how = send_interrupt(&run, &interrupt)?;
         record.event("stop_requested", json!({ "session": session, "how": how }))?;
         record.update_meta(|m| m.flags_mut().raise(Attention::StopRequested))?;
-        let deadline = Instant::now() + STOP_WATCH;
+        let started = Instant::now();
+        let mut resent = false;
         let mut settled = String::from("no reading of the screen");
-        while Instant::now() < deadline {
+        while started.elapsed() < STOP_WATCH {
             std::thread::sleep(Duration::from_millis(300));
             if run.entry.paths.runner_exit.exists() {
                 settled = "the agent exited".into();
@@ -205,10 +217,42 @@ pub fn stop(env: &Env, reference: &str) -> Result<Stopped> {
                 if o.activity != Activity::Working {
                     break;
                 }
+                // A busy agent can miss a key (it reads input between redraws): once, again.
+                if !resent && started.elapsed() >= STOP_RESEND {
+                    how = format!("{how}, again after {}s", STOP_RESEND.as_secs());
+                    send_interrupt(&run, &interrupt)?;
+                    resent = true;
+                }
             }
         }
         Ok(Stopped::Interrupted { how, settled })
     })
+}
+
+/// Send the planned interrupt: keys to the pane, or a signal to the agent's process.
+fn send_interrupt(run: &OpenRun, interrupt: &InterruptRecord) -> Result<String> {
+    match interrupt {
+        InterruptRecord::Keys(keys) => {
+            // One at a time: a double press sent at once reads as one to some agents.
+            for (i, key) in keys.iter().enumerate() {
+                if i > 0 {
+                    std::thread::sleep(KEY_GAP);
+                }
+                tmux::send_keys(&run.server(), &run.session(), &[key.as_str()])?;
+            }
+            Ok(format!("sent {}", keys.join(" ")))
+        }
+        InterruptRecord::Signal(name) => {
+            let signal = if name == "terminate" { libc::SIGTERM } else { libc::SIGINT };
+            let pid = std::fs::read_to_string(&run.entry.paths.agent_pid)
+                .ok()
+                .and_then(|p| p.trim().parse::<i32>().ok())
+                .ok_or_else(|| AgencyError::new(ErrorCode::TmuxFailed, "the agent's pid is not recorded"))?;
+            // SAFETY: kill(2) on the agent process the pane process started and recorded.
+            unsafe { libc::kill(pid, signal) };
+            Ok(format!("sent SIG{}", if signal == libc::SIGTERM { "TERM" } else { "INT" }))
+        }
+    }
 }
 
 /// The run's runner plugin when its bytes are granted (reading the screen never runs more).

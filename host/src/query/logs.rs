@@ -33,6 +33,16 @@ pub fn path(env: &Env, reference: &str, kind: &str) -> Result<(PathBuf, PathBuf)
     let entry = query::find(env, reference, query::Purpose::Read)?;
     let path = entry.paths.log(kind);
     if !path.exists() {
+        let interactive = kind == "runner"
+            && entry.meta.as_ref().ok().and_then(|m| m.launch.as_ref()).is_some_and(|l| l.mode == "interactive");
+        if interactive {
+            // An interactive agent draws in its pane; nothing is logged, so none will come.
+            return Err(AgencyError::new(
+                ErrorCode::RunNotFound,
+                format!("run {} is interactive: its agent writes to its tmux pane, not to a runner log", entry.run_id),
+            )
+            .with_hint(format!("agency attach {reference}   # or: agency show {reference} --capture")));
+        }
         return Err(AgencyError::new(ErrorCode::RunNotFound, format!("run {} has no {kind} log yet", entry.run_id))
             .with_hint(format!("agency logs {reference}   # lists the run's logs")));
     }

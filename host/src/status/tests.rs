@@ -317,15 +317,40 @@ fn cases() -> Vec<Case> {
             decided_by: "screen:claude",
         },
         Case {
-            name: "hook idle beats a stale screen reading of working",
+            name: "hook idle beats a screen reading of working when the pane is quiet since",
+            meta: live_meta(),
+            signals: Signals {
+                screen: screen(Screen::Working, "busy", "esc to interrupt"),
+                hook: hook(Activity::Idle, "Stop", 1),
+                pane_activity: Some(minutes_ago(2)),
+                ..alive()
+            },
+            label: "idle",
+            activity: Some(Activity::Idle),
+            decided_by: "hook",
+        },
+        Case {
+            name: "output after the hook report means the screen knows better (a late or missed hook)",
             meta: live_meta(),
             signals: Signals {
                 screen: screen(Screen::Working, "busy", "esc to interrupt"),
                 hook: hook(Activity::Idle, "Stop", 1),
                 ..alive()
             },
-            label: "idle",
-            activity: Some(Activity::Idle),
+            label: "working",
+            activity: Some(Activity::Working),
+            decided_by: "screen:claude",
+        },
+        Case {
+            name: "a hook decides when the screen says nothing clear",
+            meta: live_meta(),
+            signals: Signals {
+                screen: screen(Screen::Unknown, "no marker", "…"),
+                hook: hook(Activity::NeedsInput, "PermissionRequest", 1),
+                ..alive()
+            },
+            label: "needs input",
+            activity: Some(Activity::NeedsInput),
             decided_by: "hook",
         },
         Case {

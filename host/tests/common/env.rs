@@ -1,6 +1,8 @@
 //! [`TestEnv`]: one isolated world per test. The binary runs with a cleared environment, a temp
 //! `HOME`, `AGENCY_*_DIR` inside the temp dir, its own tmux server (`AGENCY_TMUX_SOCKET`) and a
-//! fake-bin dir first on `PATH`. Compiled plugins are cached in one dir shared by all tests.
+//! fake-bin dir first on `PATH`. The rest of `PATH` is [`hermetic_path`]: the machine's tools
+//! without any agent CLI or `gh`, so a test sees an agent only when it puts one there. Compiled
+//! plugins are cached in one dir shared by all tests.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -87,6 +89,42 @@ pub fn agency_bin() -> PathBuf {
 }
 
 /// One plugin compile cache for the whole test binary (debug Cranelift is slow).
+/// Programs a test must never pick up from the machine: the agents and the GitHub CLI.
+const NOT_FROM_THE_MACHINE: &[&str] = &["claude", "codex", "gemini", "aider", "opencode", "gh"];
+
+/// One directory of links to every program on the caller's `PATH` except
+/// [`NOT_FROM_THE_MACHINE`], made once per test process.
+pub fn hermetic_path() -> PathBuf {
+    static DIR: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+    DIR.get_or_init(|| {
+        let root = PathBuf::from(env!("CARGO_TARGET_TMPDIR"));
+        let dir = root.join(format!("hermetic-bin-{}", std::process::id()));
+        // Directories of earlier test processes that are gone.
+        for old in std::fs::read_dir(&root).into_iter().flatten().flatten() {
+            let name = old.file_name().to_string_lossy().into_owned();
+            if let Some(pid) = name.strip_prefix("hermetic-bin-").and_then(|p| p.parse::<u32>().ok())
+                && !Path::new(&format!("/proc/{pid}")).exists()
+            {
+                let _ = std::fs::remove_dir_all(old.path());
+            }
+        }
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = std::env::var_os("PATH").unwrap_or_default();
+        for entry in std::env::split_paths(&path).filter(|p| p.is_absolute()) {
+            for program in std::fs::read_dir(&entry).into_iter().flatten().flatten() {
+                let name = program.file_name();
+                if NOT_FROM_THE_MACHINE.iter().any(|n| name == *n) || dir.join(&name).exists() {
+                    continue;
+                }
+                let _ = std::os::unix::fs::symlink(program.path(), dir.join(&name));
+            }
+        }
+        dir
+    })
+    .clone()
+}
+
 pub fn shared_cache() -> PathBuf {
     let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("agency-test-cache");
     std::fs::create_dir_all(&dir).unwrap();
@@ -134,7 +172,7 @@ impl TestEnv {
 
     /// The environment every child (agency, git, tmux) gets.
     pub fn vars(&self) -> Vec<(String, String)> {
-        let path = format!("{}:{}", self.bin.display(), std::env::var("PATH").unwrap_or_default());
+        let path = format!("{}:{}", self.bin.display(), hermetic_path().display());
         let mut vars = vec![
             ("HOME".into(), self.home.display().to_string()),
             ("PATH".into(), path),

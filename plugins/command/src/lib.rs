@@ -1,6 +1,8 @@
 //! Built-in runner `command`: runs the command line configured for a runner name in the
-//! user's `config.json` (`"runners": {"aider": "aider --no-auto-commits"}`). Interactive runs
-//! type the prompt once the command is up; headless runs feed the prompt on stdin.
+//! user's `config.json` (`"runners": {"mytool": "mytool --fast"}`). Interactive runs paste the
+//! prompt once `classify` sees the command idle at a prompt (not at the first byte of output,
+//! not into a question); headless runs feed the prompt on stdin. It knows no agent: for
+//! Claude, Codex, Gemini and aider use their own runners.
 
 use agency_plugin::*;
 
@@ -29,7 +31,7 @@ impl Runner for CommandRunner {
         Ok(match (request.mode, request.prompt) {
             (Mode::Headless, Some(prompt)) => plan.stdin(&prompt),
             (Mode::Headless, None) => return Err(Error::invalid_config("a headless run needs --prompt")),
-            (Mode::Interactive, Some(prompt)) => plan.send_when_ready(None, &prompt),
+            (Mode::Interactive, Some(prompt)) => plan.paste_when_idle(&prompt),
             (Mode::Interactive, None) => plan,
         })
     }
@@ -49,7 +51,7 @@ impl Runner for CommandRunner {
                 Observation::new(Activity::Idle, "at a prompt", Some(line))
             }
             Some(line) => Observation::new(Activity::Unknown, "output without a recognisable prompt", Some(line)),
-            None => Observation::unknown("empty screen"),
+            None => Observation::new(Activity::Starting, "nothing drawn yet", None),
         }
     }
 }

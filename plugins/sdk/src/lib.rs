@@ -27,9 +27,10 @@
 //! The generated WebAssembly bindings are private; everything an author needs is re-exported
 //! here with plain Rust types.
 
-mod helpers;
-pub use helpers::split_words;
+mod builders;
+pub use builders::split_words;
 pub mod host;
+pub mod output;
 pub mod screen;
 
 /// Generated bindings. Not part of the API: use the re-exports at the crate root.
@@ -37,7 +38,7 @@ pub mod screen;
 pub mod __private {
     pub mod runner_world {
         wit_bindgen::generate!({
-            path: "wit/since_v0.1.0",
+            path: "wit/since_v0.2.0",
             world: "runner-plugin",
             pub_export_macro: true,
             export_macro_name: "export_runner_world",
@@ -47,11 +48,11 @@ pub mod __private {
 
     pub mod step_world {
         wit_bindgen::generate!({
-            path: "wit/since_v0.1.0",
+            path: "wit/since_v0.2.0",
             world: "step-plugin",
             with: {
-                "agency:plugin/types@0.1.0": crate::__private::runner_world::agency::plugin::types,
-                "agency:plugin/host@0.1.0": crate::__private::runner_world::agency::plugin::host,
+                "agency:plugin/types@0.2.0": crate::__private::runner_world::agency::plugin::types,
+                "agency:plugin/host@0.2.0": crate::__private::runner_world::agency::plugin::host,
             },
             pub_export_macro: true,
             export_macro_name: "export_step_world",
@@ -65,10 +66,11 @@ pub use __private::runner_world::agency::plugin::types::{
     LogLevel, PluginInfo, PluginKind, RunInfo,
 };
 pub use __private::runner_world::exports::agency::plugin::runner::{
-    Activity, LaunchPlan, Mode, Observation, PlanRequest,
+    Activity, HeadlessOutcome, Interrupt, LaunchPlan, Mode, Observation, PlanRequest, PromptDelivery, ReadyWhen,
+    Signal,
 };
 pub use __private::step_world::exports::agency::plugin::step::{Outcome, Phase};
-pub use screen::Screen;
+pub use screen::{Screen, word_after};
 
 /// A runner integration: plans the agent's launch and reads its screen.
 pub trait Runner {
@@ -82,6 +84,12 @@ pub trait Runner {
     fn classify(screen: String) -> Observation {
         let _ = screen;
         Observation::unknown("this runner does not classify screens")
+    }
+
+    /// What a finished headless run's output says. The default: success is exit code 0, the
+    /// message is the last line.
+    fn headless_result(output: String, exit_code: Option<i32>) -> HeadlessOutcome {
+        HeadlessOutcome::from_exit(&output, exit_code)
     }
 }
 
@@ -109,6 +117,9 @@ macro_rules! export_runner {
                 }
                 fn classify(screen: String) -> $crate::Observation {
                     <$plugin as $crate::Runner>::classify(screen)
+                }
+                fn headless_result(output: String, exit_code: Option<i32>) -> $crate::HeadlessOutcome {
+                    <$plugin as $crate::Runner>::headless_result(output, exit_code)
                 }
             }
             $crate::__private::runner_world::export_runner_world!(AgencyRunnerExport with_types_in $crate::__private::runner_world);

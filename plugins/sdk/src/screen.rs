@@ -46,13 +46,33 @@ impl<'a> Screen<'a> {
 }
 
 impl Observation {
+    /// `evidence` is trimmed and its runs of spaces collapsed (status bars pad with dozens).
     pub fn new(activity: Activity, reason: &str, evidence: Option<&str>) -> Self {
-        Observation { activity, reason: reason.to_string(), evidence: evidence.map(|e| e.trim().to_string()) }
+        Observation {
+            activity,
+            reason: reason.to_string(),
+            evidence: evidence.map(|e| e.split_whitespace().collect::<Vec<_>>().join(" ")),
+            resume_session: None,
+        }
     }
 
     pub fn unknown(reason: &str) -> Self {
         Observation::new(Activity::Unknown, reason, None)
     }
+
+    /// The agent's own session id shown on screen (to resume it later).
+    pub fn with_resume_session(mut self, id: Option<String>) -> Self {
+        self.resume_session = id;
+        self
+    }
+}
+
+/// The word after `marker` in `line` (e.g. the id in `claude --resume <id>`), trimmed of
+/// quotes and punctuation around it.
+pub fn word_after(line: &str, marker: &str) -> Option<String> {
+    let rest = &line[line.find(marker)? + marker.len()..];
+    let word = rest.split_whitespace().next()?.trim_matches(|c: char| !c.is_ascii_alphanumeric() && c != '-' && c != '_');
+    (!word.is_empty()).then(|| word.to_string())
 }
 
 #[cfg(test)]
@@ -66,5 +86,13 @@ mod tests {
         assert_eq!(screen.last_line(), Some("c"));
         assert_eq!(screen.find_in_tail(3, "a"), Some("a"));
         assert_eq!(screen.find_in_tail(2, "a"), None);
+    }
+
+    #[test]
+    fn words_after_markers_and_collapsed_evidence() {
+        assert_eq!(word_after("Resume this session with: claude --resume 1a2b-3c.", "--resume").as_deref(), Some("1a2b-3c"));
+        assert_eq!(word_after("no marker", "--resume"), None);
+        let o = Observation::new(Activity::Working, "busy", Some("  esc to interrupt          ● high  "));
+        assert_eq!(o.evidence.as_deref(), Some("esc to interrupt ● high"));
     }
 }

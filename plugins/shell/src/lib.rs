@@ -24,7 +24,8 @@ impl Runner for Shell {
         };
         let plan = LaunchPlan::new(command.cwd(&run.worktree));
         Ok(match (request.mode, request.prompt) {
-            (Mode::Interactive, Some(prompt)) => plan.send_when_ready(None, &prompt),
+            (Mode::Headless, Some(_)) => plan.prompt_in_argv(),
+            (Mode::Interactive, Some(prompt)) => plan.paste_when_idle(&prompt),
             _ => plan,
         })
     }
@@ -36,7 +37,7 @@ impl Runner for Shell {
                 Observation::new(Activity::Idle, "shell prompt", Some(line))
             }
             Some(line) => Observation::new(Activity::Working, "output without a prompt", Some(line)),
-            None => Observation::unknown("empty screen"),
+            None => Observation::new(Activity::Starting, "nothing drawn yet", None),
         }
     }
 }

@@ -2,7 +2,8 @@
 
 use crate::{
     Access, Area, Capability, Command, EnvValue, EnvVar, Error, ErrorKind, ExecCapability, ExecResult, FsCapability,
-    LaunchPlan, Outcome, PluginInfo, PluginKind, RunInfo,
+    HeadlessOutcome, Interrupt, LaunchPlan, Outcome, PluginInfo, PluginKind, PromptDelivery, ReadyWhen, RunInfo,
+    Signal,
 };
 
 impl PluginInfo {
@@ -87,20 +88,64 @@ impl Command {
 }
 
 impl LaunchPlan {
+    /// Start `command`; no prompt; ready when `classify` reads idle; `agency stop` sends
+    /// Ctrl-C (say how your agent really interrupts with [`LaunchPlan::interrupt_keys`]).
     pub fn new(command: Command) -> Self {
-        LaunchPlan { command, stdin: None, ready_pattern: None, send_after_ready: None }
+        LaunchPlan {
+            command,
+            stdin: None,
+            prompt: PromptDelivery::None,
+            ready: ReadyWhen::Idle,
+            interrupt: Interrupt::Keys(vec!["C-c".into()]),
+        }
     }
 
+    /// The prompt is already among the command's arguments.
+    pub fn prompt_in_argv(mut self) -> Self {
+        self.prompt = PromptDelivery::Argv;
+        self
+    }
+
+    /// Feed `text` on standard input (headless runs); it is the prompt.
     pub fn stdin(mut self, text: &str) -> Self {
         self.stdin = Some(text.into());
+        self.prompt = PromptDelivery::Stdin;
         self
     }
 
-    /// Type `text` (then Enter) once `pattern` shows in the pane.
-    pub fn send_when_ready(mut self, pattern: Option<&str>, text: &str) -> Self {
-        self.ready_pattern = pattern.map(Into::into);
-        self.send_after_ready = Some(text.into());
+    /// Paste `text` as one bracketed paste (then Enter) once `classify` reads idle.
+    pub fn paste_when_idle(mut self, text: &str) -> Self {
+        self.prompt = PromptDelivery::Paste(text.into());
+        self.ready = ReadyWhen::Idle;
         self
+    }
+
+    /// Paste `text` (then Enter) once `pattern` shows on screen.
+    pub fn paste_when_shown(mut self, pattern: &str, text: &str) -> Self {
+        self.prompt = PromptDelivery::Paste(text.into());
+        self.ready = ReadyWhen::Text(pattern.into());
+        self
+    }
+
+    /// `agency stop` sends these tmux keys (e.g. `["Escape"]`).
+    pub fn interrupt_keys(mut self, keys: &[&str]) -> Self {
+        self.interrupt = Interrupt::Keys(keys.iter().map(|k| k.to_string()).collect());
+        self
+    }
+
+    /// `agency stop` sends this signal to the agent's process group.
+    pub fn interrupt_signal(mut self, signal: Signal) -> Self {
+        self.interrupt = Interrupt::Signal(signal);
+        self
+    }
+}
+
+impl HeadlessOutcome {
+    /// What most agents' output says: success is exit code 0, and the message is the last
+    /// non-empty line.
+    pub fn from_exit(output: &str, exit_code: Option<i32>) -> Self {
+        let last = output.lines().rev().map(str::trim).find(|l| !l.is_empty()).map(String::from);
+        HeadlessOutcome { ok: exit_code == Some(0), message: last, resume_session: None }
     }
 }
 
