@@ -3,7 +3,6 @@
 # `shell` runner in a private tmux server. Everything lives under one temp dir printed at the end.
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
-rustup target add wasm32-wasip2 >/dev/null
 cargo build --release --manifest-path "$here/Cargo.toml" -q
 agency="$here/target/release/agency"
 
@@ -26,4 +25,7 @@ cat <<MSG
 Scratch repository: $scratch/repo
 Attach to the run:  AGENCY_DATA_DIR=$AGENCY_DATA_DIR AGENCY_CONFIG_DIR=$AGENCY_CONFIG_DIR AGENCY_CACHE_DIR=$AGENCY_CACHE_DIR AGENCY_TMUX_SOCKET=$AGENCY_TMUX_SOCKET $agency attach hello
 Clean up:           tmux -L $AGENCY_TMUX_SOCKET kill-server; rm -rf $scratch
+
+To put agency on your PATH:   cargo install --locked --path $here/host
+Shell completions:            agency completion bash > ~/.local/share/bash-completion/completions/agency
 MSG

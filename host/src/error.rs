@@ -194,7 +194,8 @@ impl fmt::Display for ErrorCode {
 
 /// A user-facing failure. Build with [`AgencyError::new`] and the `with_*` methods where the
 /// failure is detected, so the hint names the exact fixing command.
-#[derive(Debug)]
+#[derive(Debug, thiserror::Error)]
+#[error("{code}: {message}")]
 pub struct AgencyError {
     pub code: ErrorCode,
     pub message: String,
@@ -233,14 +234,6 @@ impl AgencyError {
         self.hint.as_deref().unwrap_or(self.code.default_hint())
     }
 }
-
-impl fmt::Display for AgencyError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}: {}", self.code, self.message)
-    }
-}
-
-impl std::error::Error for AgencyError {}
 
 #[cfg(test)]
 mod tests {

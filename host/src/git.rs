@@ -246,11 +246,6 @@ pub fn ref_exists(dir: &(impl Location + ?Sized), name: &str) -> Result<bool> {
     Ok(query(dir.git().args(["show-ref", "--verify", "--quiet", name]), "check ref")?.is_some())
 }
 
-/// Whether `name` is a valid branch name for git.
-pub fn valid_branch_name(dir: &Path, name: &str) -> Result<bool> {
-    Ok(query(dir.git().args(["check-ref-format", "--branch", name]), "check branch name")?.is_some())
-}
-
 /// The commit `rev` names, `None` when it names none.
 pub fn rev_parse(dir: &(impl Location + ?Sized), rev: &str) -> Result<Option<String>> {
     query(dir.git().args(["rev-parse", "--verify", "-q", &format!("{rev}^{{commit}}")]), "resolve revision")
@@ -402,12 +397,6 @@ pub fn diff_stat(dir: &(impl Location + ?Sized), range: &str) -> Result<String> 
         .stdout_str())
 }
 
-/// The patch of `range` (no external diff drivers, no textconv), for the dashboard's diff view.
-pub fn diff_patch(dir: &(impl Location + ?Sized), range: &str) -> Result<String> {
-    Ok(run_ok(dir.git().args(["diff", "--no-ext-diff", "--no-textconv", "--no-color", range]), "git diff")?
-        .stdout_str())
-}
-
 /// The tree of the working directory as it is (tracked changes and untracked, non-ignored
 /// files, plus the ignored `extra` paths given), computed in a scratch index so the real one
 /// is untouched.
@@ -472,17 +461,6 @@ pub fn create_ref(dir: &(impl Location + ?Sized), name: &str, target: &str, mess
         return Ok(false);
     }
     Err(AgencyError::new(ErrorCode::GitFailed, format!("create ref {name}: {}", out.stderr_tail(3))))
-}
-
-/// Refs under `prefix` with the commits they point at.
-pub fn refs_under(dir: &(impl Location + ?Sized), prefix: &str) -> Result<Vec<(String, String)>> {
-    let out = run_ok(dir.git().args(["for-each-ref", "--format=%(refname) %(objectname)", prefix]), "list refs")?;
-    Ok(out
-        .stdout_str()
-        .lines()
-        .filter_map(|l| l.split_once(' '))
-        .map(|(r, o)| (r.to_string(), o.to_string()))
-        .collect())
 }
 
 /// Whether `commit` is reachable from any remote-tracking branch.

@@ -24,22 +24,22 @@
 //! - [`error`] is the one error type and the public list of error codes; [`clock`] the
 //!   timestamps records use.
 
-pub mod admin;
-pub mod child_env;
+pub(crate) mod admin;
+pub(crate) mod child_env;
 pub mod cli;
 pub mod clock;
-pub mod commands;
+pub(crate) mod commands;
 pub mod config;
-pub mod env;
+pub(crate) mod env;
 pub mod error;
-pub mod gh;
-pub mod git;
-pub mod pipeline;
+pub(crate) mod gh;
+pub(crate) mod git;
+pub(crate) mod pipeline;
 pub mod plugin;
 pub mod process;
-pub mod query;
+pub(crate) mod query;
 pub mod repo;
-pub mod safe_text;
-pub mod status;
+pub(crate) mod safe_text;
+pub(crate) mod status;
 pub mod store;
-pub mod tmux;
+pub(crate) mod tmux;

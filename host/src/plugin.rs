@@ -311,7 +311,10 @@ impl PluginHost {
         let mut observation =
             call::call(self.engine()?, "classify", setup, |store| plugin.pre.classify(store, screen))?;
         observation.reason = safe_text::one_line(&observation.reason, MAX_REASON);
-        observation.evidence = observation.evidence.map(|e| safe_text::one_line(&e, MAX_EVIDENCE));
+        // Boxed TUIs frame their lines (`│ … │`); 0.1 plugins leave the frame in.
+        observation.evidence = observation
+            .evidence
+            .map(|e| safe_text::one_line(e.trim().trim_matches(['│', '┃', '║', '|']), MAX_EVIDENCE));
         observation.resume_session = observation.resume_session.filter(|s| valid_session_id(s));
         Ok(observation)
     }

@@ -92,7 +92,8 @@ impl Output {
 }
 
 /// Why a command could not produce an acceptable [`Output`].
-#[derive(Debug)]
+#[derive(Debug, thiserror::Error)]
+#[error("{}", self.summary())]
 pub enum ProcessError {
     /// The program does not exist on `PATH` (or at the given path).
     NotFound { program: String },
@@ -492,18 +493,6 @@ pub fn tagged_pids(entry: &str) -> Vec<i32> {
 pub fn shell_quote(word: &str) -> String {
     let plain = !word.is_empty() && word.chars().all(|c| c.is_ascii_alphanumeric() || "-_./=:,+@%".contains(c));
     if plain { word.to_string() } else { format!("'{}'", word.replace('\'', r"'\''")) }
-}
-
-/// Find `program` on `PATH` (or check it directly when it contains a slash).
-pub fn which(program: &str) -> Option<PathBuf> {
-    use std::os::unix::fs::PermissionsExt;
-    let executable = |p: &Path| p.metadata().is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0);
-    if program.contains('/') {
-        let path = PathBuf::from(program);
-        return executable(&path).then_some(path);
-    }
-    let path = std::env::var_os("PATH")?;
-    std::env::split_paths(&path).map(|dir| dir.join(program)).find(|p| executable(p))
 }
 
 #[cfg(test)]

@@ -177,11 +177,12 @@ fn signals(env: &Env, entry: &RunEntry, meta: &RunMeta, live: &LivePanes, classi
     signals.exit = read_exit(&entry.paths.runner_exit);
     signals.status_file = read_status_file(worktree);
     signals.hook = status::read_hook(&entry.paths.hook);
-    if pane.is_some() && signals.exit.is_none() {
+    let headless = meta.launch.as_ref().is_some_and(|l| l.mode == "headless");
+    if pane.is_some() && signals.exit.is_none() && !headless {
         signals.screen = classifier.classify(meta, &entry.paths);
     }
     if let Some(exit) = &signals.exit
-        && meta.launch.as_ref().is_some_and(|l| l.mode == "headless")
+        && headless
     {
         signals.headless = classifier.headless(meta, &entry.paths, exit);
     }
@@ -235,7 +236,8 @@ impl<'a> Classifier<'a> {
         let mut by_server: HashMap<Server, Vec<String>> = HashMap::new();
         for entry in entries {
             let Some(meta) = entry.meta.as_ref().ok().filter(|m| !m.is_archived()) else { continue };
-            if live.pane(meta).is_some() && !entry.paths.runner_exit.exists() {
+            let headless = meta.launch.as_ref().is_some_and(|l| l.mode == "headless");
+            if live.pane(meta).is_some() && !entry.paths.runner_exit.exists() && !headless {
                 let session = meta.tmux_session_name.clone().unwrap_or_default();
                 by_server.entry(meta.tmux_server()).or_default().push(session);
             }

@@ -376,6 +376,11 @@ fn live(meta: &RunMeta, signals: &Signals, runtime: Runtime, presence: Presence,
     if let (Some(exit), true) = (&signals.exit, headless) {
         return headless_result(exit, signals.headless.as_ref());
     }
+    if headless && runtime == Runtime::SessionAlive && signals.exit.is_none() {
+        // A headless agent prints output, not a TUI: nothing for `classify` to read.
+        let reason = format!("headless run in progress (agency logs {} runner --follow)", meta.name);
+        return Verdict::new("running", reason, "tmux", Tone::Active);
+    }
     if let Some(error) = &signals.tmux_error {
         let reason = format!("cannot ask tmux about the session: {error}");
         return Verdict::new("tmux unavailable", reason, "tmux", Tone::Problem);

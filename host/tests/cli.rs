@@ -24,6 +24,7 @@ mod test_run;
 mod test_sandbox_boundary;
 mod test_session;
 mod test_ship;
+mod test_snapshots;
 mod test_status;
 mod test_terminal;
 

@@ -77,6 +77,15 @@ fn a_fake_claude_goes_through_every_state() {
     assert_eq!(exited["runtime"], "agent_exited");
     assert_eq!(exited["decided_by"], "runner_exit");
     assert!(exited["reason"].as_str().unwrap().contains("status 0"));
+
+    // The exit screen names Claude's session: resume continues it.
+    let recorded = std::fs::read_to_string(screens_dir().join("exited--resume-hint.txt")).unwrap();
+    let id = recorded.split("claude --resume ").nth(1).unwrap().split_whitespace().next().unwrap().to_string();
+    let resumed = env.agency(&repo, &["resume", "c", "--detached"]);
+    resumed.ok();
+    assert!(resumed.stdout.contains(&format!("continued: the agent's session {id}")), "{}", resumed.stdout);
+    let runner_cmd = env.meta(&env.run_dirs()[0])["runner_cmd"].as_str().unwrap().to_string();
+    assert!(runner_cmd.contains(&format!("--resume {id}")), "{runner_cmd}");
 }
 
 fn write_status(worktree: &Path, body: serde_json::Value) {

@@ -24,10 +24,24 @@ fn check(name: impl Into<String>, passed: bool, detail: impl Into<String>) -> Ch
     Check { check: name.into(), passed, detail: detail.into() }
 }
 
+/// How a `.wasm` file under test is compiled.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Compile {
+    /// Through the content-addressed cache: the same bytes compile once (`agency plugin test`).
+    Cached,
+    /// In memory, never into the shared cache (`agency plugin dev`).
+    InMemory,
+}
+
 /// Run the kit against a plugin id or `.wasm` file.
-pub fn run(env: &Env, target: &str, screens: Option<&Path>) -> Result<Vec<Check>> {
+pub fn run(env: &Env, target: &str, screens: Option<&Path>, compile: Compile) -> Result<Vec<Check>> {
     let plugin = if target.ends_with(".wasm") || Path::new(target).is_file() {
-        env.plugins().load_uncached(source::file(Path::new(target))?)?
+        let source = source::file(Path::new(target))?;
+        let _progress = env.ui.progress("compiling plugin (first compile of a large component can take a while)…");
+        match compile {
+            Compile::Cached => env.plugins().load(source)?,
+            Compile::InMemory => env.plugins().load_uncached(source)?,
+        }
     } else {
         let project = crate::env::repo_config(env)?;
         env.plugins().find(target, project.as_ref().map(|(root, config)| (root.as_path(), config)))?
@@ -136,18 +150,32 @@ fn truncate(text: &str, max: usize) -> String {
     }
 }
 
+/// An activity as screen file names spell it.
+fn state_name(activity: Activity) -> &'static str {
+    match activity {
+        Activity::Starting => "starting",
+        Activity::Working => "working",
+        Activity::NeedsInput => "needs-input",
+        Activity::Idle => "idle",
+        Activity::Error => "error",
+        Activity::Exited => "exited",
+        Activity::Unknown => "unknown",
+    }
+}
+
 /// The expected activity encoded in a screen file name (`needs-input--question.txt`).
 fn expected(file: &str) -> Option<Activity> {
-    Some(match file.split("--").next()? {
-        "starting" => Activity::Starting,
-        "working" => Activity::Working,
-        "needs-input" => Activity::NeedsInput,
-        "idle" => Activity::Idle,
-        "error" => Activity::Error,
-        "exited" => Activity::Exited,
-        "unknown" => Activity::Unknown,
-        _ => return None,
-    })
+    const ALL: [Activity; 7] = [
+        Activity::Starting,
+        Activity::Working,
+        Activity::NeedsInput,
+        Activity::Idle,
+        Activity::Error,
+        Activity::Exited,
+        Activity::Unknown,
+    ];
+    let prefix = file.split("--").next()?;
+    ALL.into_iter().find(|a| state_name(*a) == prefix)
 }
 
 /// `*.txt` files in `dir` and its direct subdirectories (e.g. `transcribed/`), sorted, named
@@ -203,12 +231,12 @@ fn screen_checks(env: &Env, plugin: &Plugin, dir: Option<&Path>) -> Result<Vec<C
         };
         let row = match env.plugins().classify(plugin, &text, None) {
             Ok(o) if o.activity == want => {
-                check(format!("screen {file}"), true, format!("{:?}: {}", o.activity, o.reason))
+                check(format!("screen {file}"), true, format!("{}: {}", state_name(o.activity), o.reason))
             }
             Ok(o) => check(
                 format!("screen {file}"),
                 false,
-                format!("expected {want:?}, got {:?} ({})", o.activity, o.reason),
+                format!("expected {}, got {} ({})", state_name(want), state_name(o.activity), o.reason),
             ),
             Err(e) => check(format!("screen {file}"), false, format!("{}: {}", e.code, e.message)),
         };

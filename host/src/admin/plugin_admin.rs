@@ -114,6 +114,10 @@ pub fn add(env: &Env, file: &Path, dev: bool) -> Result<Added> {
     let dir = env.plugins().plugins_dir().to_path_buf();
     crate::store::dirs::ensure_dir(&dir)?;
     let (wasm, meta_path) = source::installed_paths(&dir, &id);
+    let previous = crate::store::read_json::<InstalledMeta>(&meta_path);
+    if let Some(old) = previous.as_ref().filter(|old| old.dev && !dev) {
+        env.ui.warn(&format!("this replaces the development build of `{id}` installed from {}", old.source_path));
+    }
     let write_err = |path: &Path, e| AgencyError::io(ErrorCode::StoreWriteFailed, "cannot install plugin", path, e);
     crate::store::atomic::write_atomic(&wasm, &bytes).map_err(|e| write_err(&wasm, e))?;
     let meta = InstalledMeta {
@@ -126,6 +130,9 @@ pub fn add(env: &Env, file: &Path, dev: bool) -> Result<Added> {
         dev,
     };
     crate::store::atomic::write_json_atomic(&meta_path, &meta).map_err(|e| write_err(&meta_path, e))?;
+    if dev && let Some(old) = previous.filter(|old| old.dev) {
+        carry_dev_grant(env, &plugin, &old.sha256)?;
+    }
     // Ask for (or record) the grant now, so later runs need no prompt; a refusal keeps it installed.
     if (env.assume_yes || env.ui.interactive())
         && let Err(err) = authorize::authorize(env, &plugin)
@@ -133,6 +140,21 @@ pub fn add(env: &Env, file: &Path, dev: bool) -> Result<Added> {
         env.ui.warn(&format!("{}; grant later with: agency plugin trust {id}", err.message));
     }
     Ok(Added { view: view(env, &plugin)?, installed: wasm, compiled: plugin.loaded == Loaded::Compiled })
+}
+
+/// A development rebuild that declares exactly what the previous granted build declared keeps
+/// its grant (the user approved those capabilities for this project minutes ago); anything
+/// more or different asks again.
+fn carry_dev_grant(env: &Env, plugin: &Plugin, previous_sha: &str) -> Result<()> {
+    let grants = Grants::load(&env.dirs.config)?;
+    let Some(old) = grants.get(&plugin.info.id, previous_sha) else { return Ok(()) };
+    if grants.get(&plugin.info.id, &plugin.sha256).is_some() || old.capabilities != plugin.info.capabilities {
+        return Ok(());
+    }
+    Grants::grant(&env.dirs.config, &plugin.info.id, &plugin.sha256, plugin.info.capabilities.clone())?;
+    env.ui
+        .status(&format!("grant: kept from the previous development build (same capabilities) for {}", plugin.info.id));
+    Ok(())
 }
 
 /// Uninstall `id` and forget its grants; false when it was not installed.

@@ -23,11 +23,19 @@ pub struct ShowArgs {
     /// Save the pane's scrollback to transcript.txt (the previous one is kept as transcript.1.txt)
     #[arg(long)]
     capture: bool,
+    /// Print exactly the text the runner plugin's `classify` gets now (the visible 200x50 pane,
+    /// wrapped lines joined, no scrollback): `agency show x --screen > screens/idle--x.txt`
+    #[arg(long, conflicts_with_all = ["json", "path", "capture"])]
+    screen: bool,
 }
 
 const LAST_EVENTS: usize = 10;
 
 pub fn cmd_show(ctx: &CommandContext, args: ShowArgs) -> Result<()> {
+    if args.screen {
+        ctx.out.raw(query::screen_as_classified(&ctx.env, &args.reference)?.as_bytes());
+        return Ok(());
+    }
     if args.capture {
         let path = crate::pipeline::session::capture_transcript(&ctx.env, &args.reference)?;
         ctx.env.ui.status(&format!("transcript: {}", path.display()));

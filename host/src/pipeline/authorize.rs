@@ -35,16 +35,40 @@ pub fn runner_plugin_id(
     match (known_plugin, command.is_empty()) {
         (true, _) => Ok((name.to_string(), command)),
         (false, false) => Ok(("command".to_string(), command)),
-        (false, true) => Err(AgencyError::new(ErrorCode::RunnerNotFound, format!("unknown runner `{name}`"))
-            .with_hint(format!(
-                "use a runner plugin ({}) or add \"runners\": {{\"{name}\": \"<command line>\"}} to config.json",
-                plugin::builtin_ids()
-                    .into_iter()
-                    .filter(|id| !matches!(*id, "script" | "copy-files"))
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            ))),
+        (false, true) => Err(unknown_runner(env, name, project)),
     }
+}
+
+/// `unknown runner`, listing every runner this command could use and the closest name.
+fn unknown_runner(env: &Env, name: &str, project: Option<(&Path, &AgencyJson)>) -> AgencyError {
+    let mut known: Vec<String> = plugin::builtin_ids()
+        .into_iter()
+        .filter(|id| !matches!(*id, "script" | "copy-files"))
+        .map(String::from)
+        .collect();
+    known.extend(
+        plugin::source::list_installed(env.plugins().plugins_dir())
+            .into_iter()
+            .filter(|m| m.kind == "runner")
+            .map(|m| m.id),
+    );
+    if let Some((_, config)) = project {
+        known.extend(config.plugins.iter().map(|pin| pin.id.clone()));
+    }
+    known.extend(env.user.runners.keys().cloned());
+    known.sort();
+    known.dedup();
+    let closest = known.iter().min_by_key(|k| strsim::levenshtein(k, name)).filter(|k| {
+        strsim::levenshtein(k, name) <= (name.len() / 3).max(2) || k.starts_with(name) || name.starts_with(k.as_str())
+    });
+    let hint = match closest {
+        Some(k) => format!("did you mean --runner {k}? Runners here: {}", known.join(", ")),
+        None => format!(
+            "runners here: {}; or add \"runners\": {{\"{name}\": \"<command line>\"}} to config.json",
+            known.join(", ")
+        ),
+    };
+    AgencyError::new(ErrorCode::RunnerNotFound, format!("unknown runner `{name}`")).with_hint(hint)
 }
 
 /// Load and authorize the runner for `name`.

@@ -100,7 +100,9 @@ fn wait_ready(env: &Env, record: &RunRecord, target: &Target) -> std::result::Re
         let ready = match target.ready {
             ReadyWhen::Text(pattern) => {
                 last = format!("waiting for {pattern:?} on screen");
+                // The text can also appear inside a dialog: a question is never "ready".
                 screen.contains(pattern.as_str())
+                    && observe(env, record, target, &screen).is_none_or(|o| o.activity != Activity::NeedsInput)
             }
             ReadyWhen::Idle => match observe(env, record, target, &screen) {
                 Some(o) => {
@@ -144,8 +146,11 @@ fn confirm(env: &Env, record: &RunRecord, target: &Target, text: &str) -> std::r
 
 fn not_delivered(env: &Env, record: &RunRecord, why: &str, waited: Duration) -> Result<RunMeta> {
     record.event("prompt_not_delivered", json!({ "reason": why, "waited_ms": waited.as_millis() as u64 }))?;
-    env.ui
-        .warn(&format!("the prompt was not delivered: {why}; attach with `agency attach <ref>` and give it yourself"));
+    let name = record.read_meta().map(|m| m.name).unwrap_or_default();
+    env.ui.warn(&format!(
+        "the prompt was not delivered: {why}. It is saved in {}: answer the agent (agency attach {name}) and paste it there",
+        record.paths.prompt.display()
+    ));
     record.update_meta(|m| m.flags_mut().raise(Attention::PromptNotDelivered))
 }
 

@@ -48,7 +48,6 @@ pub struct Created {
 #[derive(Debug, Clone)]
 pub struct Started {
     pub meta: RunMeta,
-    pub paths: RunPaths,
     pub setup: PhaseReport,
 }
 
@@ -162,7 +161,7 @@ fn start(
             flags.raise(Attention::LaunchFailed);
         });
     })?;
-    Ok(Started { meta, paths: created.paths.clone(), setup })
+    Ok(Started { meta, setup })
 }
 
 /// Step 7 for a run whose plugins are not loaded yet (`resume` of a run a crash stopped

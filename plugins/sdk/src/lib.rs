@@ -70,7 +70,7 @@ pub use __private::runner_world::exports::agency::plugin::runner::{
     Signal,
 };
 pub use __private::step_world::exports::agency::plugin::step::{Outcome, Phase};
-pub use screen::{Screen, word_after};
+pub use screen::{Screen, unframe, word_after};
 
 /// A runner integration: plans the agent's launch and reads its screen.
 pub trait Runner {

@@ -46,14 +46,11 @@ impl<'a> Screen<'a> {
 }
 
 impl Observation {
-    /// `evidence` is trimmed and its runs of spaces collapsed (status bars pad with dozens).
+    /// `reason` is a noun phrase (the host shows "<id> runner saw <reason>"). `evidence` loses
+    /// the frame of a boxed TUI (`│ Allow execution? │`) and its runs of spaces (status bars
+    /// pad with dozens).
     pub fn new(activity: Activity, reason: &str, evidence: Option<&str>) -> Self {
-        Observation {
-            activity,
-            reason: reason.to_string(),
-            evidence: evidence.map(|e| e.split_whitespace().collect::<Vec<_>>().join(" ")),
-            resume_session: None,
-        }
+        Observation { activity, reason: reason.to_string(), evidence: evidence.map(unframe), resume_session: None }
     }
 
     pub fn unknown(reason: &str) -> Self {
@@ -65,6 +62,13 @@ impl Observation {
         self.resume_session = id;
         self
     }
+}
+
+/// A screen line without the box drawn around it and with its whitespace collapsed.
+pub fn unframe(line: &str) -> String {
+    const FRAME: &[char] = &['│', '┃', '║', '╎', '┆', '|'];
+    let inner = line.trim().trim_matches(FRAME).trim();
+    inner.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
 /// The word after `marker` in `line` (e.g. the id in `claude --resume <id>`), trimmed of
@@ -94,5 +98,6 @@ mod tests {
         assert_eq!(word_after("no marker", "--resume"), None);
         let o = Observation::new(Activity::Working, "busy", Some("  esc to interrupt          ● high  "));
         assert_eq!(o.evidence.as_deref(), Some("esc to interrupt ● high"));
+        assert_eq!(unframe(" │ Do you trust the files in this folder?      │ "), "Do you trust the files in this folder?");
     }
 }

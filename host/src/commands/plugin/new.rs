@@ -32,6 +32,10 @@ pub struct NewArgs {
     /// Language of the scaffold
     #[arg(long, value_enum, default_value = "rust")]
     lang: LangArg,
+    /// The agent program a runner starts (default: the plugin id; name the plugin after its
+    /// agent, e.g. `agency plugin new gemini --kind runner`)
+    #[arg(long)]
+    program: Option<String>,
     /// Directory to create (default: ./<name>)
     #[arg(long)]
     dir: Option<PathBuf>,
@@ -47,7 +51,14 @@ pub fn cmd_new(ctx: &CommandContext, args: NewArgs) -> Result<()> {
         LangArg::Python => Lang::Python,
         LangArg::Js => Lang::Js,
     };
-    let made = plugin_new::new_plugin(&ctx.env, &args.name, kind, lang, args.dir.as_deref())?;
+    let spec = plugin_new::NewPlugin {
+        id: &args.name,
+        kind,
+        lang,
+        program: args.program.as_deref(),
+        dir: args.dir.as_deref(),
+    };
+    let made = plugin_new::new_plugin(&ctx.env, &spec)?;
     ctx.out.line(&format!("created: {}", made.dir.display()));
     for file in &made.files {
         ctx.out.line(&format!("file: {file}"));

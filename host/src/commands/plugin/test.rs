@@ -13,7 +13,8 @@ use crate::error::{AgencyError, ErrorCode, Result};
 pub struct TestArgs {
     /// Plugin id or path to a .wasm file
     target: String,
-    /// Directory of recorded screens named <state>--<what>.txt (state: working, needs-input, idle, exited, unknown)
+    /// Directory of recorded screens named <state>--<what>.txt (state: starting, working,
+    /// needs-input, idle, error, exited, unknown)
     #[arg(long, value_name = "DIR")]
     screens: Option<PathBuf>,
     /// Print JSON
@@ -22,7 +23,7 @@ pub struct TestArgs {
 }
 
 pub fn cmd_test(ctx: &CommandContext, args: TestArgs) -> Result<()> {
-    let checks = conformance::run(&ctx.env, &args.target, args.screens.as_deref())?;
+    let checks = conformance::run(&ctx.env, &args.target, args.screens.as_deref(), conformance::Compile::Cached)?;
     let failed = checks.iter().filter(|c| !c.passed).count();
     if args.json {
         ctx.out.json(&serde_json::json!({ "schema_version": "1.0", "passed": failed == 0, "checks": checks }));
