@@ -4,7 +4,10 @@
 //! - plugin cold compile (empty cache) and warm load + `info` call, per built-in plugin;
 //! - `agency run --detached` (shell runner, setup, tmux) versus bare `git worktree add` +
 //!   `tmux new-session` on a generated 5,000-file repository (ratio);
-//! - `agency ls` with 100 live tmux sessions (each classified by its runner plugin).
+//! - `agency ls` with 100 live tmux sessions (each classified by its runner plugin);
+//! - peak memory (max RSS) of `ls --all-repos --json` over the 1,000 runs;
+//! - `agency run --detached` again once the repository has 1,000 run records (it must not
+//!   grow with the number of runs).
 //!
 //! `cargo bench -p agency --bench bench` builds in release mode and measures. Under `cargo test`
 //! (no `--bench` argument) it runs once in a quick mode, only to prove it works.
@@ -72,6 +75,17 @@ impl Bench {
         cmd
     }
 
+    /// Peak memory (max RSS, KiB) of one process; it must succeed.
+    fn peak_rss_kib(&self, program: &str, args: &[&str], cwd: &Path) -> u64 {
+        let child = self.cmd(program, cwd).args(args).stderr(Stdio::null()).spawn().expect("spawn");
+        let mut status = 0;
+        // SAFETY: a zeroed rusage is valid, and wait4 reaps our own child (std never waits on it).
+        let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+        let reaped = unsafe { libc::wait4(child.id() as i32, &mut status, 0, &mut usage) };
+        assert!(reaped > 0 && libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0, "{program} {args:?}");
+        usage.ru_maxrss as u64
+    }
+
     /// Time one process; it must succeed.
     fn time(&self, program: &str, args: &[&str], cwd: &Path) -> Duration {
         let started = Instant::now();
@@ -113,17 +127,18 @@ fn main() {
 
     let baseline =
         report.sample("agency --version (process floor)", 20, |_| bench.time(agency(), &["--version"], &root));
-    listing(&bench, &mut report);
+    let peak = listing(&bench, &mut report);
     plugins(&bench, &mut report);
     let (agency_run, bare) = run_versus_bare(&bench, &mut report);
     live_status(&bench, &mut report);
     let _ = Command::new("tmux").args(["-L", &socket, "kill-server"]).stderr(Stdio::null()).status();
 
-    print_report(&report, baseline, agency_run, bare);
+    print_report(&report, baseline, agency_run, bare, peak);
 }
 
-/// `ls` over generated records: 1,000 runs in 10 repositories (100 in quick mode).
-fn listing(bench: &Bench, report: &mut Report) {
+/// `ls` over generated records: 1,000 runs in 10 repositories (100 in quick mode). Returns the
+/// peak memory of `ls --all-repos --json` in KiB.
+fn listing(bench: &Bench, report: &mut Report) -> u64 {
     let per_repo = if bench.quick { 10 } else { 100 };
     let data = bench.root.join("data");
     let mut last = String::new();
@@ -154,13 +169,32 @@ fn listing(bench: &Bench, report: &mut Report) {
         bench.time(agency(), &["ls", "--all-repos", "--json"], &root)
     });
     report.sample("agency show <run>", 15, |_| bench.time(agency(), &["show", &last], &root));
+    let peak = bench.peak_rss_kib(agency(), &["ls", "--all-repos", "--all", "--json"], &root);
     std::fs::remove_dir_all(data.join("repos")).unwrap();
+    peak
+}
+
+/// Archived run records under `repo_id`, as many as `count`: what a repository accumulates.
+fn generate_archived(bench: &Bench, repo_id: &str, count: usize) {
+    let repo_dir = bench.root.join("data/repos").join(repo_id);
+    for n in 0..count {
+        let run_id = format!("20250101{n:06}-{:04x}", n % 65536);
+        let run_dir = repo_dir.join("runs").join(&run_id);
+        std::fs::create_dir_all(&run_dir).unwrap();
+        let meta = serde_json::json!({
+            "schema_version": "1.0", "run_id": run_id, "repo_id": repo_id, "name": format!("old-{n}"),
+            "runner": "shell", "runner_cmd": "sh", "parent_branch": "main", "branch": format!("agency/old-{n}"),
+            "worktree_path": repo_dir.join("worktrees").join(&run_id), "created_at": "2025-01-01T00:00:00Z",
+            "port_base": 20000 + (n % 100) * 10, "archive": {"archived_at": "2025-01-02T00:00:00Z"},
+        });
+        std::fs::write(run_dir.join("meta.json"), serde_json::to_vec(&meta).unwrap()).unwrap();
+    }
 }
 
 /// Cold compile (fresh cache dir each time) and warm load + info, per built-in.
 fn plugins(bench: &Bench, report: &mut Report) {
     let ids: &[&str] =
-        if bench.quick { &["shell"] } else { &["script", "copy-files", "claude", "codex", "command", "shell"] };
+        if bench.quick { &["shell"] } else { &["script", "copy-files", "claude", "codex", "gemini", "aider", "command", "shell"] };
     let root = bench.root.clone();
     for id in ids {
         report.sample(&format!("plugin {id}: cold compile + info"), 5, |i| {
@@ -220,6 +254,17 @@ fn run_versus_bare(bench: &Bench, report: &mut Report) -> (Duration, Duration) {
             started.elapsed()
         },
     );
+    // The same again once the repository has 1,000 run records (100 in quick mode).
+    let records = if bench.quick { 100 } else { 1000 };
+    let doctor = bench.cmd(agency(), &repo).arg("doctor").stdout(Stdio::piped()).output().unwrap();
+    let repo_id = String::from_utf8_lossy(&doctor.stdout)
+        .lines()
+        .find_map(|l| l.strip_prefix("repo_id: ").map(str::to_string))
+        .expect("doctor prints repo_id");
+    generate_archived(bench, &repo_id, records);
+    report.sample(&format!("agency run --detached, {records} run records in the repo"), 9, |i| {
+        bench.time(agency(), &["run", "--detached", "--name", &format!("many-{i}")], &repo)
+    });
     (agency_run, bare)
 }
 
@@ -260,7 +305,7 @@ fn ms(d: Duration) -> String {
     format!("{:.1} ms", d.as_secs_f64() * 1000.0)
 }
 
-fn print_report(bench: &Report, baseline: Duration, agency_run: Duration, bare: Duration) {
+fn print_report(bench: &Report, baseline: Duration, agency_run: Duration, bare: Duration, peak_kib: u64) {
     println!(
         "\nagency benchmarks{} — {}",
         if bench.quick { " (quick mode: one run each, smaller inputs)" } else { "" },
@@ -279,4 +324,9 @@ fn print_report(bench: &Report, baseline: Duration, agency_run: Duration, bare: 
     }
     println!("\nratio agency run / bare worktree+tmux: {:.2}x", agency_run.as_secs_f64() / bare.as_secs_f64());
     println!("process floor (agency --version): {}", ms(baseline));
+    for (name, times) in bench.rows.iter().filter(|(n, _)| n.contains("warm load")) {
+        let over = times[times.len() / 2].as_secs_f64() - baseline.as_secs_f64();
+        println!("{name}: {:.1} ms over the floor", over * 1000.0);
+    }
+    println!("peak memory of agency ls --all-repos --all --json: {:.1} MiB", peak_kib as f64 / 1024.0);
 }
