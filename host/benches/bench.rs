@@ -6,6 +6,8 @@
 //!   `tmux new-session` on a generated 5,000-file repository (ratio);
 //! - `agency ls` with 100 live tmux sessions (each classified by its runner plugin);
 //! - peak memory (max RSS) of `ls --all-repos --json` over the 1,000 runs;
+//! - `agency ui` with the 100 live runs: CPU per refresh and the idle dashboard's share of
+//!   one core (its own time and its tmux calls', from `/proc`);
 //! - `agency run --detached` again once the repository has 1,000 run records (it must not
 //!   grow with the number of runs).
 //!
@@ -77,6 +79,7 @@ impl Bench {
 
     /// Peak memory (max RSS, KiB) of one process; it must succeed.
     fn peak_rss_kib(&self, program: &str, args: &[&str], cwd: &Path) -> u64 {
+        #[allow(clippy::zombie_processes)] // reaped by wait4 below, which also reports its rusage
         let child = self.cmd(program, cwd).args(args).stderr(Stdio::null()).spawn().expect("spawn");
         let mut status = 0;
         // SAFETY: a zeroed rusage is valid, and wait4 reaps our own child (std never waits on it).
@@ -130,10 +133,15 @@ fn main() {
     let peak = listing(&bench, &mut report);
     plugins(&bench, &mut report);
     let (agency_run, bare) = run_versus_bare(&bench, &mut report);
-    live_status(&bench, &mut report);
+    let live_repo = live_status(&bench, &mut report);
+    let dashboard = dashboard_cpu(&bench, &live_repo);
     let _ = Command::new("tmux").args(["-L", &socket, "kill-server"]).stderr(Stdio::null()).status();
 
     print_report(&report, baseline, agency_run, bare, peak);
+    println!(
+        "agency ui with the live runs: {:.1} ms CPU per refresh, {:.1}% of one core while idle",
+        dashboard.0, dashboard.1
+    );
 }
 
 /// `ls` over generated records: 1,000 runs in 10 repositories (100 in quick mode). Returns the
@@ -193,8 +201,11 @@ fn generate_archived(bench: &Bench, repo_id: &str, count: usize) {
 
 /// Cold compile (fresh cache dir each time) and warm load + info, per built-in.
 fn plugins(bench: &Bench, report: &mut Report) {
-    let ids: &[&str] =
-        if bench.quick { &["shell"] } else { &["script", "copy-files", "claude", "codex", "gemini", "aider", "command", "shell"] };
+    let ids: &[&str] = if bench.quick {
+        &["shell"]
+    } else {
+        &["script", "copy-files", "claude", "codex", "gemini", "aider", "command", "shell"]
+    };
     let root = bench.root.clone();
     for id in ids {
         report.sample(&format!("plugin {id}: cold compile + info"), 5, |i| {
@@ -268,8 +279,9 @@ fn run_versus_bare(bench: &Bench, report: &mut Report) -> (Duration, Duration) {
     (agency_run, bare)
 }
 
-/// `agency ls` while 100 runs have live sessions (10 in quick mode), each classified.
-fn live_status(bench: &Bench, report: &mut Report) {
+/// `agency ls` while 100 runs have live sessions (10 in quick mode), each classified. Returns
+/// the repository (its runs stay live for the dashboard measurement).
+fn live_status(bench: &Bench, report: &mut Report) -> PathBuf {
     let count = if bench.quick { 10 } else { 100 };
     let repo = bench.root.join("live");
     std::fs::create_dir_all(&repo).unwrap();
@@ -281,6 +293,54 @@ fn live_status(bench: &Bench, report: &mut Report) {
     }
     report
         .sample(&format!("agency ls ({count} live sessions, classified)"), 9, |_| bench.time(agency(), &["ls"], &repo));
+    repo
+}
+
+/// Run `agency ui` in a tmux pane over the live runs, let it settle, then measure the CPU it
+/// used (with its tmux calls) over a window of refreshes. Returns (ms per refresh, % of a core).
+fn dashboard_cpu(bench: &Bench, repo: &Path) -> (f64, f64) {
+    let socket = bench.env.iter().find(|(k, _)| k == "AGENCY_TMUX_SOCKET").unwrap().1.clone();
+    let vars: Vec<String> = bench.env.iter().map(|(k, v)| format!("{k}='{v}'")).collect();
+    let command = format!(
+        "exec env -i {} PATH='{}' TERM=xterm-256color {} ui",
+        vars.join(" "),
+        std::env::var("PATH").unwrap_or_default(),
+        agency()
+    );
+    let started = Command::new("tmux")
+        .args(["-L", &socket, "new-session", "-d", "-s", "bench-ui", "-x", "160", "-y", "48", "-c"])
+        .arg(repo)
+        .arg(&command)
+        .status()
+        .unwrap();
+    assert!(started.success());
+    let pid = String::from_utf8_lossy(
+        &Command::new("tmux")
+            .args(["-L", &socket, "display-message", "-p", "-t", "=bench-ui:", "#{pane_pid}"])
+            .output()
+            .unwrap()
+            .stdout,
+    )
+    .trim()
+    .to_string();
+    let cpu = || -> f64 {
+        // utime, stime, cutime, cstime: fields 14-17 of /proc/<pid>/stat (after the `(comm)`).
+        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap();
+        let after_comm = &stat[stat.rfind(')').unwrap() + 2..];
+        let fields: Vec<f64> = after_comm.split(' ').filter_map(|f| f.parse().ok()).collect();
+        // After the comm, field 3 is state (not numeric); utime is the 14th field overall.
+        let ticks: f64 = fields[10..14].iter().sum();
+        // SAFETY: sysconf has no preconditions.
+        ticks / unsafe { libc::sysconf(libc::_SC_CLK_TCK) } as f64
+    };
+    std::thread::sleep(Duration::from_secs(3));
+    let window = if bench.quick { Duration::from_secs(3) } else { Duration::from_secs(20) };
+    let before = cpu();
+    std::thread::sleep(window);
+    let used = cpu() - before;
+    let _ = Command::new("tmux").args(["-L", &socket, "kill-session", "-t", "=bench-ui"]).status();
+    let refreshes = window.as_secs_f64(); // one refresh a second
+    (used * 1000.0 / refreshes, used * 100.0 / window.as_secs_f64())
 }
 
 fn machine() -> String {

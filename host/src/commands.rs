@@ -23,6 +23,7 @@ mod resume;
 mod run;
 mod show;
 mod stop;
+mod ui;
 mod verify;
 
 use clap::Subcommand;
@@ -50,6 +51,7 @@ pub enum Command {
     Clean(clean::CleanArgs),
     Restore(restore::RestoreArgs),
     Repair(repair::RepairArgs),
+    Ui(ui::UiArgs),
     #[command(subcommand)]
     Plugin(plugin::PluginCommand),
     Completion(completion::CompletionArgs),
@@ -78,6 +80,7 @@ pub fn dispatch(ctx: &CommandContext, command: Command) -> Result<()> {
         Command::Clean(args) => clean::cmd_clean(ctx, args),
         Command::Restore(args) => restore::cmd_restore(ctx, args),
         Command::Repair(args) => repair::cmd_repair(ctx, args),
+        Command::Ui(args) => ui::cmd_ui(ctx, args),
         Command::Plugin(command) => plugin::cmd_plugin(ctx, command),
         Command::Completion(args) => completion::cmd_completion(ctx, args),
         Command::Hook(args) => hook::cmd_hook(args),

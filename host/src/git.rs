@@ -519,6 +519,22 @@ impl Worktree {
     }
 }
 
+/// The worktree's changes against `base` (committed and not), as a patch; at most `limit`
+/// bytes (the rest cut with a note). Untracked files are not in it.
+pub fn diff_against(dir: &Worktree, base: &str, limit: u64) -> Result<String> {
+    let out = run_ok(dir.git().args(["diff", "--no-color", "--no-ext-diff", base]), "diff the worktree")?;
+    let mut text = out.stdout_str();
+    if text.len() as u64 > limit {
+        let mut cut = limit as usize;
+        while !text.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        text.truncate(cut);
+        text.push_str("\n… (diff cut at the dashboard's limit; git diff in the worktree has the rest)\n");
+    }
+    Ok(text)
+}
+
 pub fn checkout_detached(dir: &Worktree, commit: &str) -> Result<()> {
     run_ok(dir.git().args(["checkout", "-q", "--detach", commit]), "check out the saved HEAD").map(|_| ())
 }

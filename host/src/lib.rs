@@ -11,6 +11,8 @@
 //!   `verify`, `push`, `merge`, `clean`, `restore`, `repair`, session commands).
 //! - [`query`] is the read side: which runs are in scope, `<ref>` resolution, each run's
 //!   composed status from its record and live signals, logs. `ls`, `show` and `ui` read here.
+//! - [`ui`] is the dashboard (`agency ui`): state, drawing and actions over `query` and the
+//!   commands themselves.
 //! - [`admin`] is set-up and diagnostics (`init`, `doctor`) and plugin administration and
 //!   authoring (list/add/trust/remove, `plugin new`, the conformance kit).
 //! - [`status`] derives a run's composed status from its record and live signals (pure).
@@ -43,3 +45,4 @@ pub(crate) mod safe_text;
 pub(crate) mod status;
 pub mod store;
 pub(crate) mod tmux;
+pub(crate) mod ui;

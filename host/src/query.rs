@@ -85,9 +85,28 @@ pub fn list(env: &Env, scope: &Scope, include_archived: bool) -> Result<Vec<RunV
 
 /// Status for each entry, reading live signals once for all of them.
 pub fn views(env: &Env, entries: Vec<RunEntry>) -> Vec<RunView> {
-    let live = LivePanes::read(&entries);
-    let mut classifier = Classifier::new(env, &entries, &live);
-    entries.into_iter().map(|entry| view(env, entry, &live, &mut classifier)).collect()
+    Watch::new(env).views(entries)
+}
+
+/// Views refreshed again and again (the dashboard): runner plugins stay loaded between
+/// refreshes, and a pane whose text has not changed since the last refresh is not classified
+/// again (its last reading is reused). Each refresh is one tmux query per server for all
+/// sessions and one capture per server, like `ls`.
+pub struct Watch<'a> {
+    classifier: Classifier<'a>,
+}
+
+impl<'a> Watch<'a> {
+    pub fn new(env: &'a Env) -> Self {
+        Watch { classifier: Classifier::new(env) }
+    }
+
+    pub fn views(&mut self, entries: Vec<RunEntry>) -> Vec<RunView> {
+        let live = LivePanes::read(&entries);
+        self.classifier.capture(&entries, &live);
+        let env = self.classifier.env;
+        entries.into_iter().map(|entry| view(env, entry, &live, &mut self.classifier)).collect()
+    }
 }
 
 /// Resolve `<ref>` for `purpose` (see [`Purpose`]).
@@ -229,10 +248,23 @@ struct Classifier<'a> {
     projects: HashMap<String, Option<(PathBuf, AgencyJson)>>,
     /// Pane text per (server, session), captured with one tmux call per server up front.
     screens: HashMap<(Server, String), String>,
+    /// The last reading per pane and the hash of the text it was made from.
+    readings: HashMap<(Server, String), (u64, ScreenSignal)>,
 }
 
 impl<'a> Classifier<'a> {
-    fn new(env: &'a Env, entries: &[RunEntry], live: &LivePanes) -> Self {
+    fn new(env: &'a Env) -> Self {
+        Classifier {
+            env,
+            plugins: HashMap::new(),
+            projects: HashMap::new(),
+            screens: HashMap::new(),
+            readings: HashMap::new(),
+        }
+    }
+
+    /// Capture the panes of the live interactive agents among `entries`.
+    fn capture(&mut self, entries: &[RunEntry], live: &LivePanes) {
         let mut by_server: HashMap<Server, Vec<String>> = HashMap::new();
         for entry in entries {
             let Some(meta) = entry.meta.as_ref().ok().filter(|m| !m.is_archived()) else { continue };
@@ -256,7 +288,8 @@ impl<'a> Classifier<'a> {
                 }
             }
         }
-        Classifier { env, plugins: HashMap::new(), projects: HashMap::new(), screens }
+        self.readings.retain(|key, _| screens.contains_key(key));
+        self.screens = screens;
     }
 
     fn plugin(&mut self, meta: &RunMeta) -> std::result::Result<Rc<Plugin>, ScreenSignal> {
@@ -320,17 +353,28 @@ impl<'a> Classifier<'a> {
     }
 
     fn classify(&mut self, meta: &RunMeta, paths: &crate::store::RunPaths) -> Option<ScreenSignal> {
+        use std::hash::{Hash, Hasher};
         let key = (meta.tmux_server(), meta.tmux_session_name.clone()?);
         let screen = self.screens.get(&key)?.clone();
+        let mut hasher = std::collections::hash_map::DefaultHasher::new();
+        screen.hash(&mut hasher);
+        let hash = hasher.finish();
+        if let Some((seen, signal)) = self.readings.get(&key)
+            && *seen == hash
+        {
+            return Some(signal.clone());
+        }
         let plugin = match self.plugin(meta) {
             Ok(plugin) => plugin,
             Err(signal) => return Some(signal),
         };
         let id = plugin.info.id.clone();
-        Some(match self.env.plugins().classify(&plugin, &screen, Some(&paths.log("plugin"))) {
+        let signal = match self.env.plugins().classify(&plugin, &screen, Some(&paths.log("plugin"))) {
             Ok(observation) => ScreenSignal::Read { plugin: id, observation },
             Err(e) => ScreenSignal::Failed { plugin: id, error: e.to_string() },
-        })
+        };
+        self.readings.insert(key, (hash, signal.clone()));
+        Some(signal)
     }
 }
 

@@ -27,6 +27,7 @@ mod test_ship;
 mod test_snapshots;
 mod test_status;
 mod test_terminal;
+mod test_ui;
 
 #[test]
 fn every_test_file_is_listed() {

@@ -85,11 +85,10 @@ fn assert_kill_ends_everything(env: &TestEnv, repo: &Path, name: &str) {
     let id = run_dir(env, name).file_name().unwrap().to_string_lossy().into_owned();
     assert!(!processes_of(&id).is_empty(), "{name}: the agent runs with its run's id");
     env.agency(repo, &["kill", name]).ok();
-    let left = wait_until("every process of the run to end", 15, || {
+    wait_until("every process of the run to end", 15, || {
         let left = processes_of(&id);
         if left.is_empty() { Ok(()) } else { Err(format!("{left:?}")) }
     });
-    let _ = left;
 }
 
 /// `~/.claude.json` that skips onboarding, optionally trusts the repository and approves the

@@ -101,3 +101,50 @@ pub fn provenance_line(value: &Value) -> String {
         ),
     }
 }
+
+/// `agency show`'s `key: value` lines of a run (also the dashboard's details page); `status`
+/// is the status cell as the caller draws it.
+pub fn details(view: &RunView, status: String) -> crate::error::Result<Vec<(String, String)>> {
+    let meta = view.entry.meta_or_broken()?;
+    let t = |value: &str| text(value, 500);
+    let mut lines = vec![
+        ("run_id".to_string(), t(&meta.run_id)),
+        ("name".to_string(), t(&meta.name)),
+        ("title".to_string(), t(meta.display_title())),
+        ("repo_id".to_string(), t(&meta.repo_id)),
+        ("runner".to_string(), t(&meta.runner)),
+        (
+            "runner_cmd".to_string(),
+            if meta.runner_cmd.is_empty() { "(not launched)".into() } else { t(&meta.runner_cmd) },
+        ),
+        ("branch".to_string(), t(&format!("{} (from {})", meta.branch, meta.parent_branch))),
+        ("created_at".to_string(), meta.created_at.clone()),
+        ("session".to_string(), meta.tmux_session_name.clone().unwrap_or_else(|| "(none)".into())),
+        ("status".to_string(), status),
+        ("reason".to_string(), reason(view)),
+    ];
+    if let Some(status) = &view.status {
+        lines.push(("decided_by".to_string(), status.decided_by.clone()));
+        lines.push(("status_parts".to_string(), status_parts(status)));
+        if !status.flags.is_empty() {
+            lines.push(("flags".to_string(), t(&status.flags.join(", "))));
+        }
+    }
+    if let Some(pr) = &meta.pr_url {
+        lines.push(("pr".to_string(), t(pr)));
+    }
+    if let Some(record) = crate::store::read_json::<Value>(&view.entry.paths.verify_record) {
+        let get = |k: &str| record.get(k).and_then(|v| v.as_str()).unwrap_or("").to_string();
+        let ok = record.get("ok").and_then(|v| v.as_bool()).unwrap_or(false);
+        let commit: String = get("commit").chars().take(12).collect();
+        let verdict = if ok { "passed" } else { "failed" };
+        lines.push((
+            "verify".to_string(),
+            t(&format!("{verdict} at {} on {commit}: {}", get("verified_at"), get("summary"))),
+        ));
+    }
+    for (step, provenance) in &meta.plugins {
+        lines.push((format!("plugin.{step}"), provenance_line(provenance)));
+    }
+    Ok(lines)
+}

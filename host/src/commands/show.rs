@@ -69,34 +69,7 @@ pub fn cmd_show(ctx: &CommandContext, args: ShowArgs) -> Result<()> {
         }));
         return Ok(());
     }
-    let meta = view.entry.meta_or_broken()?;
-    let t = |value: &str| render::text(value, 500);
-    let mut lines = vec![
-        ("run_id".to_string(), t(&meta.run_id)),
-        ("name".to_string(), t(&meta.name)),
-        ("title".to_string(), t(meta.display_title())),
-        ("repo_id".to_string(), t(&meta.repo_id)),
-        ("runner".to_string(), t(&meta.runner)),
-        (
-            "runner_cmd".to_string(),
-            if meta.runner_cmd.is_empty() { "(not launched)".into() } else { t(&meta.runner_cmd) },
-        ),
-        ("branch".to_string(), t(&format!("{} (from {})", meta.branch, meta.parent_branch))),
-        ("created_at".to_string(), meta.created_at.clone()),
-        ("session".to_string(), meta.tmux_session_name.clone().unwrap_or_else(|| "(none)".into())),
-        ("status".to_string(), render::status_cell(&ctx.out, &view)),
-        ("reason".to_string(), render::reason(&view)),
-    ];
-    if let Some(status) = &view.status {
-        lines.push(("decided_by".to_string(), status.decided_by.clone()));
-        lines.push(("status_parts".to_string(), render::status_parts(status)));
-        if !status.flags.is_empty() {
-            lines.push(("flags".to_string(), t(&status.flags.join(", "))));
-        }
-    }
-    for (step, provenance) in &meta.plugins {
-        lines.push((format!("plugin.{step}"), render::provenance_line(provenance)));
-    }
+    let mut lines = render::details(&view, render::status_cell(&ctx.out, &view))?;
     lines.extend(path_lines);
     ctx.out.key_values(&lines);
     if !recent.is_empty() {

@@ -1,6 +1,7 @@
 //! The per-user `config.json` in the config dir (version 1, the original system's format):
 //! `defaults.runner`, `defaults.editor`, optional `runners` (name → command line run by the
-//! built-in `command` runner) and `editors` (name → command line), and `status.stall_after`.
+//! built-in `command` runner) and `editors` (name → command line), `status.stall_after`, and
+//! `ui.notify` (a command the dashboard runs when a run needs input or hits an error).
 //! A missing file means built-in defaults; an invalid one is an error for every command.
 
 use std::collections::BTreeMap;
@@ -25,6 +26,9 @@ pub struct UserConfig {
     pub editors: BTreeMap<String, String>,
     /// A status file not updated for this long while the pane shows no activity is "stalled".
     pub stall_after: Duration,
+    /// `ui.notify`: program and arguments run (with the run's name and status, and the reason
+    /// appended) when a run turns `needs input` or `error` in the dashboard.
+    pub notify: Vec<String>,
     /// Whether the file existed (doctor reports built-in defaults otherwise).
     pub from_file: bool,
 }
@@ -37,6 +41,7 @@ impl Default for UserConfig {
             runners: BTreeMap::new(),
             editors: BTreeMap::new(),
             stall_after: DEFAULT_STALL_AFTER,
+            notify: Vec::new(),
             from_file: false,
         }
     }
@@ -70,6 +75,18 @@ impl UserConfig {
             let stall = status.opt_duration("stall_after", Duration::from_secs(1), Duration::from_secs(7 * 86400))?;
             config.stall_after = stall.unwrap_or(DEFAULT_STALL_AFTER);
             status.finish()?;
+        }
+        if let Some(mut ui) = root.opt_object("ui")? {
+            if let Some(words) = ui.opt_array("notify")? {
+                let notify: Option<Vec<String>> = words.iter().map(|w| w.as_str().map(String::from)).collect();
+                match notify {
+                    Some(notify) if !notify.is_empty() && !notify[0].trim().is_empty() => config.notify = notify,
+                    _ => {
+                        return Err(ui.error("notify", "must be a non-empty list of strings (program, then arguments)"));
+                    }
+                }
+            }
+            ui.finish()?;
         }
         root.finish()?;
         Ok(config)
@@ -108,6 +125,15 @@ mod tests {
         assert_eq!(c.default_runner, "shell");
         assert_eq!(c.runners["fake"], "./fake-agent --fast");
         assert_eq!(UserConfig::default().default_runner, "claude");
+    }
+
+    #[test]
+    fn ui_notify_is_a_command_list() {
+        let c = UserConfig::parse(r#"{"version":1,"ui":{"notify":["notify-send","agency"]}}"#).unwrap();
+        assert_eq!(c.notify, ["notify-send", "agency"]);
+        let err = UserConfig::parse(r#"{"version":1,"ui":{"notify":"notify-send"}}"#).unwrap_err();
+        assert!(err.message.contains("`ui.notify`"), "{}", err.message);
+        assert!(UserConfig::parse(r#"{"version":1,"ui":{"notify":[]}}"#).is_err());
     }
 
     #[test]

@@ -66,6 +66,24 @@ impl Survey {
     pub fn unsaved_lines(&self) -> Vec<String> {
         self.unsaved.iter().map(|i| format!("{} ({})", i.path.display(), human_size(i.bytes))).collect()
     }
+
+    /// What the save keeps besides tracked and untracked changes, one line per kind.
+    pub fn saved_lines(&self) -> Vec<String> {
+        let mut lines = vec!["HEAD, the run branch, the index and every tracked or untracked change".to_string()];
+        if !self.ignored.is_empty() {
+            let bytes: u64 = self.ignored.iter().map(|i| i.bytes).sum();
+            lines.push(format!(
+                "{} ignored path(s), {} (e.g. {})",
+                self.ignored.len(),
+                human_size(bytes),
+                self.ignored[0].path.display()
+            ));
+        }
+        for nested in &self.nested {
+            lines.push(format!("nested repository {} (whole)", nested.path.display()));
+        }
+        lines
+    }
 }
 
 pub fn survey(worktree: &Worktree, limit: u64) -> Result<Survey> {
