@@ -62,7 +62,7 @@ class Runner(exports.Runner):
             return runner.LaunchPlan(command=command, stdin=None, prompt=runner.PromptDelivery_Argv(),
                                      ready=runner.ReadyWhen_Idle(), interrupt=interrupt)
         command = types.Command(program="aider", args=QUIET_START, env=env, cwd=run.worktree)
-        prompt = runner.PromptDelivery_Paste(request.prompt) if request.prompt is not None else runner.PromptDelivery_None()
+        prompt = runner.PromptDelivery_Paste(request.prompt) if request.prompt is not None else runner.PromptDelivery_None_()
         return runner.LaunchPlan(command=command, stdin=None, prompt=prompt, ready=runner.ReadyWhen_Idle(), interrupt=interrupt)
 
     def classify(self, screen):

@@ -189,7 +189,15 @@ fn signals(env: &Env, entry: &RunEntry, meta: &RunMeta, live: &LivePanes, classi
     let pane = live.pane(meta);
     let mut signals = Signals::new(now());
     signals.stall_after = env.user.stall_after;
+    // An archived run, or one whose agent never started, is decided by its record alone: no
+    // need to look at its worktree or its files (a listing of many old runs stays cheap).
+    if meta.is_archived() {
+        return signals;
+    }
     signals.worktree_exists = worktree.is_dir();
+    if meta.tmux_session_name.is_none() {
+        return signals;
+    }
     signals.session_alive = pane.is_some();
     signals.tmux_error = live.errors.get(&meta.tmux_server()).cloned();
     signals.pane_activity = pane.and_then(|p| p.activity).and_then(|t| OffsetDateTime::from_unix_timestamp(t).ok());

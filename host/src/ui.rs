@@ -10,7 +10,8 @@
 //!
 //! The loop refreshes about once a second (one tmux query per server for every session, a
 //! pane classified only when its text changed) and redraws only when something changed. The
-//! terminal is restored on every way out: `q`, Ctrl-C, SIGTERM/SIGHUP, an error, a panic.
+//! terminal is restored on every way out: `q`, Ctrl-C, SIGTERM, an error, a panic; on SIGHUP
+//! (the terminal is gone) it exits at once.
 
 pub mod app;
 pub mod draw;
@@ -35,11 +36,18 @@ pub const REFRESH: Duration = Duration::from_secs(1);
 /// How long the loop waits for a key before it looks at the clock and the jobs.
 const TICK: Duration = Duration::from_millis(200);
 
-/// Set by SIGTERM/SIGHUP: leave the loop and restore the terminal.
+/// Set by SIGTERM: leave the loop and restore the terminal.
 static STOP: AtomicBool = AtomicBool::new(false);
 
-extern "C" fn on_signal(_: libc::c_int) {
+extern "C" fn on_terminate(_: libc::c_int) {
     STOP.store(true, Ordering::SeqCst);
+}
+
+/// The terminal is gone (its window closed, its tmux session killed): there is nothing to
+/// restore, and the terminal library would read end-of-file forever. Leave at once.
+extern "C" fn on_hangup(_: libc::c_int) {
+    // SAFETY: _exit is async-signal-safe.
+    unsafe { libc::_exit(129) };
 }
 
 /// Run the dashboard until the user quits.
@@ -54,8 +62,8 @@ pub fn run(env: &Env, all_repos: bool) -> Result<()> {
     let mut jobs = work::Jobs::default();
     // SAFETY: installing a handler that only stores to an atomic.
     unsafe {
-        libc::signal(libc::SIGTERM, on_signal as *const () as libc::sighandler_t);
-        libc::signal(libc::SIGHUP, on_signal as *const () as libc::sighandler_t);
+        libc::signal(libc::SIGTERM, on_terminate as *const () as libc::sighandler_t);
+        libc::signal(libc::SIGHUP, on_hangup as *const () as libc::sighandler_t);
     }
     let mut terminal = Screen::enter()?;
     let result = (|| -> Result<()> {

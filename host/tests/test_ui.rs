@@ -131,3 +131,18 @@ fn quits_cleanly_on_sigterm() {
     assert_eq!(ended(&env), "0", "SIGTERM ends the loop, not the process mid-draw");
     assert_eq!(pane(&env, "#{alternate_on}"), "0");
 }
+
+#[test]
+fn leaves_when_its_terminal_goes_away() {
+    let env = TestEnv::new();
+    let repo = env.repo("r");
+    start_ui(&env, &repo);
+    wait_screen(&env, "the empty dashboard", 15, |t| t.contains("No runs yet"));
+    let shell = pane(&env, "#{pane_pid}");
+    let child = std::process::Command::new("pgrep").args(["-P", &shell]).output().unwrap();
+    let pid = String::from_utf8_lossy(&child.stdout).trim().to_string();
+    env.tmux(&["kill-session", "-t", &format!("={UI}")]);
+    wait_until("the dashboard to exit with its terminal", 10, || {
+        if std::path::Path::new(&format!("/proc/{pid}")).exists() { Err("still running") } else { Ok(()) }
+    });
+}
