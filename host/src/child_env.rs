@@ -55,7 +55,7 @@ pub fn agency_vars(meta: &RunMeta, paths: &RunPaths, repo_root: &Path) -> Vec<(S
         ("AGENCY_PARENT_BRANCH".into(), meta.parent_branch.clone()),
         ("AGENCY_RUNNER".into(), meta.runner.clone()),
         ("AGENCY_OUTPUT_DIR".into(), worktree.out_dir().display().to_string()),
-        ("AGENCY_LOG_DIR".into(), paths.logs.display().to_string()),
+        ("AGENCY_LOG_DIR".into(), paths.logs().display().to_string()),
         ("AGENCY_RUN_DIR".into(), paths.dir.display().to_string()),
         ("AGENCY_STATUS_FILE".into(), worktree.status_file().display().to_string()),
     ];

@@ -105,7 +105,13 @@ impl Env {
     /// Take the per-run lock: one command works on a run at a time (a second one waits).
     pub fn lock_run(&self, repo_id: &str, run_id: &str) -> Result<RepoGuard<'_>> {
         let paths = self.store.run_paths(repo_id, run_id);
-        self.lock(lock::Scope::Run, format!("run:{run_id}"), &paths.lock, &format!("run {run_id}"), lock::wait_bound()?)
+        self.lock(
+            lock::Scope::Run,
+            format!("run:{run_id}"),
+            &paths.lock(),
+            &format!("run {run_id}"),
+            lock::wait_bound()?,
+        )
     }
 
     /// The per-run lock if nobody holds it now (`E_RUN_BUSY` naming the holder otherwise).
@@ -114,7 +120,7 @@ impl Env {
         self.lock(
             lock::Scope::Run,
             format!("run:{run_id}"),
-            &paths.lock,
+            &paths.lock(),
             &format!("run {run_id}"),
             std::time::Duration::ZERO,
         )

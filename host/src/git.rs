@@ -194,6 +194,12 @@ fn query(cmd: Cmd, what: &str) -> Result<Option<String>> {
 /// Top level of the working tree containing `dir` and its common git dir (both absolute), or
 /// `None` outside a repository (or in a bare one). One git call: every command starts here.
 pub fn toplevel_and_common_dir(dir: &Path) -> Result<Option<(PathBuf, PathBuf)>> {
+    // A working tree has `.git` in it or in a parent (GIT_DIR is never passed on, see
+    // `base`): without one anywhere above, git would say the same, and the call is spared
+    // (it is most of what a command run outside any repository costs).
+    if !dir.ancestors().any(|d| d.join(".git").symlink_metadata().is_ok()) {
+        return Ok(None);
+    }
     let cmd = dir.git().args(["rev-parse", "--path-format=absolute", "--show-toplevel", "--git-common-dir"]);
     let Some(out) = query(cmd, "find repository root")? else { return Ok(None) };
     if let Some((top, common)) = out.split_once('\n')
@@ -431,9 +437,52 @@ pub fn worktree_tree(dir: &(impl Location + ?Sized), scratch_index: &Path, extra
     Ok(trimmed(&out))
 }
 
-/// The tree of the index as it is (what is staged), `None` while it has unmerged entries.
-pub fn index_tree(dir: &(impl Location + ?Sized)) -> Result<Option<String>> {
-    query(dir.git().arg("write-tree"), "write the index tree")
+/// The tree of the worktree's index as it is (what is staged), written from a private copy
+/// at `scratch`: `git write-tree` takes the index lock, and a lock held by a git process that
+/// a killed agency left running must neither stop a save nor make it drop the staged/unstaged
+/// split. `None` when there is no index, or while it has unmerged entries (a stopped merge or
+/// rebase, whose heads are saved instead); any other failure is an error.
+pub fn index_tree(dir: &Worktree, scratch: &Path) -> Result<Option<String>> {
+    use std::os::unix::fs::OpenOptionsExt;
+    let index = dir.git_dir.join("index");
+    let copy_error = |e: std::io::Error| {
+        AgencyError::io(ErrorCode::GitFailed, "cannot copy the worktree's index to save it", &index, e)
+    };
+    // Never follow a symlink planted in the git dir, never block on a FIFO.
+    let opened = std::fs::OpenOptions::new().read(true).custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK).open(&index);
+    let mut source = match opened {
+        Ok(file) => file,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(copy_error(e)),
+    };
+    if !source.metadata().map_err(copy_error)?.is_file() {
+        return Err(copy_error(std::io::Error::other("not a regular file")));
+    }
+    let _ = std::fs::remove_file(scratch);
+    let copied = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(scratch)
+        .and_then(|mut target| std::io::copy(&mut source, &mut target));
+    if let Err(e) = copied {
+        let _ = std::fs::remove_file(scratch);
+        return Err(copy_error(e));
+    }
+    let with_copy = |cmd: Cmd| cmd.env("GIT_INDEX_FILE", scratch);
+    let result = (|| {
+        if let Some(tree) = query(with_copy(dir.git().arg("write-tree")), "write the index tree")? {
+            return Ok(Some(tree));
+        }
+        let unmerged = run_ok(with_copy(dir.git().args(["ls-files", "--unmerged"])), "list unmerged entries")?;
+        if !unmerged.stdout.is_empty() {
+            return Ok(None);
+        }
+        // Not a conflict: once more, to fail with git's own message.
+        run_ok(with_copy(dir.git().arg("write-tree")), "write the index tree").map(|out| Some(trimmed(&out)))
+    })();
+    let _ = std::fs::remove_file(scratch);
+    result
 }
 
 /// A commit with `tree` on top of `parents` (no ref is moved).

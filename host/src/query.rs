@@ -158,7 +158,7 @@ impl LivePanes {
         let mut servers: Vec<Server> = entries
             .iter()
             .filter_map(|e| e.meta.as_ref().ok().filter(|m| m.tmux_session_name.is_some() && !m.is_archived()))
-            .map(RunMeta::tmux_server)
+            .map(|m| m.tmux_server())
             .collect();
         servers.sort_by_key(|s| format!("{s:?}"));
         servers.dedup();
@@ -201,9 +201,9 @@ fn signals(env: &Env, entry: &RunEntry, meta: &RunMeta, live: &LivePanes, classi
     signals.session_alive = pane.is_some();
     signals.tmux_error = live.errors.get(&meta.tmux_server()).cloned();
     signals.pane_activity = pane.and_then(|p| p.activity).and_then(|t| OffsetDateTime::from_unix_timestamp(t).ok());
-    signals.exit = read_exit(&entry.paths.runner_exit);
+    signals.exit = read_exit(&entry.paths.runner_exit());
     signals.status_file = read_status_file(worktree);
-    signals.hook = status::read_hook(&entry.paths.hook);
+    signals.hook = status::read_hook(&entry.paths.hook());
     let headless = meta.launch.as_ref().is_some_and(|l| l.mode == "headless");
     if pane.is_some() && signals.exit.is_none() && !headless {
         signals.screen = classifier.classify(meta, &entry.paths);
@@ -277,7 +277,7 @@ impl<'a> Classifier<'a> {
         for entry in entries {
             let Some(meta) = entry.meta.as_ref().ok().filter(|m| !m.is_archived()) else { continue };
             let headless = meta.launch.as_ref().is_some_and(|l| l.mode == "headless");
-            if live.pane(meta).is_some() && !entry.paths.runner_exit.exists() && !headless {
+            if live.pane(meta).is_some() && !entry.paths.runner_exit().exists() && !headless {
                 let session = meta.tmux_session_name.clone().unwrap_or_default();
                 by_server.entry(meta.tmux_server()).or_default().push(session);
             }

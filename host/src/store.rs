@@ -34,50 +34,53 @@ pub fn read_json<T: serde::de::DeserializeOwned>(path: &Path) -> Option<T> {
     serde_json::from_slice(&read::read_capped(path, read::MAX_RECORD_BYTES).ok()??).ok()
 }
 
-/// Paths of one run's record directory.
+/// One method per file of a run directory: `name => "file"` gives `fn name(&self) -> PathBuf`.
+macro_rules! run_files {
+    ($($(#[$doc:meta])* $name:ident => $file:literal,)*) => {
+        $(
+            $(#[$doc])*
+            pub fn $name(&self) -> PathBuf {
+                self.dir.join($file)
+            }
+        )*
+    };
+}
+
+/// Paths of one run's record directory. Only the directory is stored; the rest are derived
+/// on use (a listing holds a thousand of these).
 #[derive(Debug, Clone)]
 pub struct RunPaths {
     pub dir: PathBuf,
-    pub meta: PathBuf,
-    pub events: PathBuf,
-    pub logs: PathBuf,
-    pub verify_record: PathBuf,
-    pub transcript: PathBuf,
-    /// How the agent ended, written by the pane process (`runner_exit.json`).
-    pub runner_exit: PathBuf,
-    /// The agent's pid while it runs (interactive runs), for signal-based interrupts.
-    pub agent_pid: PathBuf,
-    /// The per-run lock (one command on a run at a time).
-    pub lock: PathBuf,
-    /// Work saved when archiving that git cannot hold (nested repositories, as tarballs).
-    pub archive: PathBuf,
-    /// The latest agent-hook report (`agency hook`), if the agent has hooks.
-    pub hook: PathBuf,
-    /// The run's prompt (mode 0600), so `resume` can start a headless run again.
-    pub prompt: PathBuf,
 }
 
 impl RunPaths {
     pub fn new(dir: PathBuf) -> Self {
-        RunPaths {
-            meta: dir.join("meta.json"),
-            events: dir.join("events.jsonl"),
-            logs: dir.join("logs"),
-            verify_record: dir.join("verify_record.json"),
-            transcript: dir.join("transcript.txt"),
-            runner_exit: dir.join("runner_exit.json"),
-            agent_pid: dir.join("agent.pid"),
-            lock: dir.join("lock"),
-            archive: dir.join("archive"),
-            hook: dir.join("hook.json"),
-            prompt: dir.join("prompt.txt"),
-            dir,
-        }
+        RunPaths { dir }
+    }
+
+    run_files! {
+        meta => "meta.json",
+        events => "events.jsonl",
+        logs => "logs",
+        verify_record => "verify_record.json",
+        transcript => "transcript.txt",
+        /// How the agent ended, written by the pane process.
+        runner_exit => "runner_exit.json",
+        /// The agent's pid while it runs (interactive runs), for signal-based interrupts.
+        agent_pid => "agent.pid",
+        /// The per-run lock (one command on a run at a time).
+        lock => "lock",
+        /// Work saved when archiving that git cannot hold (nested repositories, as tarballs).
+        archive => "archive",
+        /// The latest agent-hook report (`agency hook`), if the agent has hooks.
+        hook => "hook.json",
+        /// The run's prompt (mode 0600), so `resume` can start a headless run again.
+        prompt => "prompt.txt",
     }
 
     /// `logs/<name>.log`
     pub fn log(&self, name: &str) -> PathBuf {
-        self.logs.join(format!("{name}.log"))
+        self.logs().join(format!("{name}.log"))
     }
 }
 

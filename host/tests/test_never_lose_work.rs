@@ -657,3 +657,24 @@ fn d25_the_staged_and_unstaged_split_comes_back() {
     assert_eq!(env.sh(&worktree, "git show :README.md"), "staged version\n");
     assert_eq!(std::fs::read_to_string(worktree.join("README.md")).unwrap(), "working version\n");
 }
+
+/// Found by the crash campaign: a `git status` that a killed agency left running holds the
+/// index lock while the next `clean` saves; the staged split must still be saved (from a copy
+/// of the index), never silently dropped.
+#[test]
+fn d25_a_held_index_lock_does_not_drop_the_staged_split() {
+    let env = TestEnv::new();
+    let repo = env.repo("r");
+    let (run_id, worktree) = env.start_run(&repo, "locked");
+    std::fs::write(worktree.join("README.md"), "staged version\n").unwrap();
+    env.sh(&worktree, "git add README.md");
+    std::fs::write(worktree.join("README.md"), "working version\n").unwrap();
+    let before = env.sh(&worktree, "git status --porcelain");
+    let git_dir = env.sh(&worktree, "git rev-parse --absolute-git-dir").trim().to_string();
+    std::fs::write(Path::new(&git_dir).join("index.lock"), "").unwrap();
+    env.agency(&repo, &["clean", "locked", "--yes"]).ok();
+    env.agency(&repo, &["restore", &run_id]).ok();
+    assert_eq!(env.sh(&worktree, "git show :README.md"), "staged version\n");
+    assert_eq!(std::fs::read_to_string(worktree.join("README.md")).unwrap(), "working version\n");
+    assert_eq!(env.sh(&worktree, "git status --porcelain"), before);
+}

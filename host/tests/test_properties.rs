@@ -147,7 +147,7 @@ proptest! {
                 if *archived {
                     m.archive = Some(meta::Archive { archived_at: Some("t".into()), ..Default::default() });
                 }
-                RunEntry { repo_id: "r".into(), run_id: run_id.clone(), paths: RunPaths::new(PathBuf::from(&run_id)), meta: Ok(m) }
+                RunEntry { repo_id: "r".into(), run_id: run_id.clone(), paths: RunPaths::new(PathBuf::from(&run_id)), meta: Ok(Box::new(m)) }
             })
             .collect();
         match runs::resolve(&entries, &reference, runs::Resolve::LiveNames) {

@@ -68,9 +68,14 @@ impl Output {
     }
 
     /// Pretty JSON on stdout (the only stdout output when `--json` is given).
-    pub fn json(&self, value: &serde_json::Value) {
-        let text = serde_json::to_string_pretty(value).unwrap_or_else(|_| "null".into());
-        self.line(&text);
+    pub fn json<T: serde::Serialize + ?Sized>(&self, value: &T) {
+        // Written as it is serialised, through one buffer: a listing of a thousand runs is
+        // never held in memory as text.
+        let mut out = std::io::BufWriter::with_capacity(64 << 10, std::io::stdout().lock());
+        if serde_json::to_writer_pretty(&mut out, value).is_ok() {
+            let _ = writeln!(out);
+        }
+        let _ = out.flush();
     }
 
     /// `key: value` lines, aligned.

@@ -1,43 +1,83 @@
 //! Shared renderings of a run for `ls` and `show`: the versioned JSON object (schema
 //! `1.0`, documented in docs/records.md) and the human status cell.
 
+use std::path::Path;
+
+use serde::Serialize;
 use serde_json::{Value, json};
 
 use crate::cli::output::{Output, Style};
 use crate::query::RunView;
 use crate::safe_text;
-use crate::status::Tone;
+use crate::status::{Status, Tone};
 
 pub const JSON_SCHEMA_VERSION: &str = "1.0";
 
-/// The JSON object describing one run in `ls --json` and `show --json`.
-pub fn run_json(view: &RunView) -> Value {
+/// The JSON object describing one run in `ls --json` and `show --json`. Borrowed and typed,
+/// so a listing of many runs is written straight to stdout instead of first being built as a
+/// tree of values; field order is the documented one.
+#[derive(Serialize)]
+#[serde(untagged)]
+pub enum RunJson<'a> {
+    Readable {
+        run_id: &'a str,
+        repo_id: &'a str,
+        name: &'a str,
+        title: &'a str,
+        runner: &'a str,
+        branch: &'a str,
+        parent_branch: &'a str,
+        worktree_path: &'a str,
+        run_dir: &'a Path,
+        created_at: &'a str,
+        tmux_session_name: Option<&'a str>,
+        pr_url: Option<&'a str>,
+        archived: bool,
+        status: Option<&'a Status>,
+        broken: Option<BrokenJson>,
+    },
+    Broken {
+        run_id: &'a str,
+        repo_id: &'a str,
+        run_dir: &'a Path,
+        status: Option<&'a Status>,
+        broken: BrokenJson,
+    },
+}
+
+#[derive(Serialize)]
+pub struct BrokenJson {
+    reason: String,
+    fix: &'static str,
+}
+
+pub fn run_json(view: &RunView) -> RunJson<'_> {
     let entry = &view.entry;
     match &entry.meta {
-        Ok(meta) => json!({
-            "run_id": meta.run_id,
-            "repo_id": meta.repo_id,
-            "name": meta.name,
-            "title": meta.display_title(),
-            "runner": meta.runner,
-            "branch": meta.branch,
-            "parent_branch": meta.parent_branch,
-            "worktree_path": meta.worktree_path,
-            "run_dir": entry.paths.dir,
-            "created_at": meta.created_at,
-            "tmux_session_name": meta.tmux_session_name,
-            "pr_url": meta.pr_url,
-            "archived": meta.is_archived(),
-            "status": view.status,
-            "broken": Value::Null,
-        }),
-        Err(broken) => json!({
-            "run_id": entry.run_id,
-            "repo_id": entry.repo_id,
-            "run_dir": entry.paths.dir,
-            "status": Value::Null,
-            "broken": { "reason": broken.to_string(), "fix": "agency repair --dry-run" },
-        }),
+        Ok(meta) => RunJson::Readable {
+            run_id: &meta.run_id,
+            repo_id: &meta.repo_id,
+            name: &meta.name,
+            title: meta.display_title(),
+            runner: &meta.runner,
+            branch: &meta.branch,
+            parent_branch: &meta.parent_branch,
+            worktree_path: &meta.worktree_path,
+            run_dir: &entry.paths.dir,
+            created_at: &meta.created_at,
+            tmux_session_name: meta.tmux_session_name.as_deref(),
+            pr_url: meta.pr_url.as_deref(),
+            archived: meta.is_archived(),
+            status: view.status.as_ref(),
+            broken: None,
+        },
+        Err(broken) => RunJson::Broken {
+            run_id: &entry.run_id,
+            repo_id: &entry.repo_id,
+            run_dir: &entry.paths.dir,
+            status: None,
+            broken: BrokenJson { reason: broken.to_string(), fix: "agency repair --dry-run" },
+        },
     }
 }
 
@@ -133,7 +173,7 @@ pub fn details(view: &RunView, status: String) -> crate::error::Result<Vec<(Stri
     if let Some(pr) = &meta.pr_url {
         lines.push(("pr".to_string(), t(pr)));
     }
-    if let Some(record) = crate::store::read_json::<Value>(&view.entry.paths.verify_record) {
+    if let Some(record) = crate::store::read_json::<Value>(&view.entry.paths.verify_record()) {
         let get = |k: &str| record.get(k).and_then(|v| v.as_str()).unwrap_or("").to_string();
         let ok = record.get("ok").and_then(|v| v.as_bool()).unwrap_or(false);
         let commit: String = get("commit").chars().take(12).collect();

@@ -1,7 +1,6 @@
 //! `agency ls`: runs of this repository (or all), newest first, with status and why.
 
 use clap::Args;
-use serde_json::json;
 
 use crate::cli::CommandContext;
 use crate::cli::output::{Style, table};
@@ -28,8 +27,13 @@ pub fn cmd_ls(ctx: &CommandContext, args: LsArgs) -> Result<()> {
     let scope = query::scope(&ctx.env, args.all_repos)?;
     let runs_in_scope = query::list(&ctx.env, &scope, args.all)?;
     if args.json {
-        let runs: Vec<_> = runs_in_scope.iter().map(render::run_json).collect();
-        ctx.out.json(&json!({ "schema_version": JSON_SCHEMA_VERSION, "runs": runs }));
+        #[derive(serde::Serialize)]
+        struct Listing<'a> {
+            schema_version: &'static str,
+            runs: Vec<render::RunJson<'a>>,
+        }
+        let runs = runs_in_scope.iter().map(render::run_json).collect();
+        ctx.out.json(&Listing { schema_version: JSON_SCHEMA_VERSION, runs });
         return Ok(());
     }
     if runs_in_scope.is_empty() {

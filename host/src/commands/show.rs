@@ -46,15 +46,15 @@ pub fn cmd_show(ctx: &CommandContext, args: ShowArgs) -> Result<()> {
     let path_lines = vec![
         ("worktree".to_string(), worktree),
         ("run_dir".to_string(), paths.dir.display().to_string()),
-        ("meta".to_string(), paths.meta.display().to_string()),
-        ("events".to_string(), paths.events.display().to_string()),
-        ("logs".to_string(), paths.logs.display().to_string()),
+        ("meta".to_string(), paths.meta().display().to_string()),
+        ("events".to_string(), paths.events().display().to_string()),
+        ("logs".to_string(), paths.logs().display().to_string()),
     ];
     if args.path {
         ctx.out.key_values(&path_lines);
         return Ok(());
     }
-    let (events, skipped) = events::read(&paths.events);
+    let (events, skipped) = events::read(&paths.events());
     let recent = &events[events.len().saturating_sub(LAST_EVENTS)..];
     if args.json {
         let meta = view.entry.meta.as_ref().ok().map(|m| serde_json::to_value(m).unwrap_or_default());

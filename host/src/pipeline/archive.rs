@@ -281,7 +281,7 @@ pub struct Cleaned {
 pub fn clean(env: &Env, reference: &str, force: bool) -> Result<Cleaned> {
     let entry = query::find(env, reference, Purpose::Act)?;
     let _run_lock = env.lock_run(&entry.repo_id, &entry.run_id)?;
-    let meta = crate::store::meta::read(&entry.paths.meta)
+    let meta = crate::store::meta::read(&entry.paths.meta())
         .map_err(|broken| crate::store::runs::broken_error(&entry, &broken))?;
     if meta.is_archived() {
         return Err(AgencyError::new(ErrorCode::RunArchived, format!("run `{}` is already archived", meta.name))

@@ -188,7 +188,7 @@ pub fn run_info(
         repo_root: repo_root.display().to_string(),
         worktree: meta.worktree_path.clone(),
         run_dir: paths.dir.display().to_string(),
-        log_dir: paths.logs.display().to_string(),
+        log_dir: paths.logs().display().to_string(),
         plugin_data: plugin_data.display().to_string(),
         branch: meta.branch.clone(),
         parent_branch: meta.parent_branch.clone(),

@@ -48,7 +48,7 @@ pub fn record(runner: &str, reported: Reported, payload: Option<&str>) -> Result
         .map(|d| crate::safe_text::one_line(&d, DETAIL_LIMIT))
         .unwrap_or_default();
     let session = text(&["session_id", "thread-id"]).filter(|s| s.len() <= 128);
-    let previous = crate::store::read_json::<Value>(&paths.hook);
+    let previous = crate::store::read_json::<Value>(&paths.hook());
     let report = json!({
         "schema_version": "1.0",
         "runner": runner,
@@ -58,15 +58,15 @@ pub fn record(runner: &str, reported: Reported, payload: Option<&str>) -> Result
         "session": session,
         "at": crate::clock::now_rfc3339(),
     });
-    atomic::write_json_atomic(&paths.hook, &report)
-        .map_err(|e| AgencyError::io(ErrorCode::StoreWriteFailed, "cannot write hook.json", &paths.hook, e))?;
+    atomic::write_json_atomic(&paths.hook(), &report)
+        .map_err(|e| AgencyError::io(ErrorCode::StoreWriteFailed, "cannot write hook.json", &paths.hook(), e))?;
     // One event per change of activity (hooks fire on every tool call).
     if previous.as_ref().and_then(|p| p.get("activity")) != report.get("activity") {
-        let meta = meta::read(&paths.meta).map_err(|b| AgencyError::new(ErrorCode::RunBroken, b.to_string()))?;
+        let meta = meta::read(&paths.meta()).map_err(|b| AgencyError::new(ErrorCode::RunBroken, b.to_string()))?;
         let data = json!({ "activity": reported.as_str(), "event": report["event"], "runner": runner });
-        events::append(&paths.events, &Event::new(&meta.repo_id, &meta.run_id, "hook_reported", data))?;
+        events::append(&paths.events(), &Event::new(&meta.repo_id, &meta.run_id, "hook_reported", data))?;
     }
-    Ok(paths.hook)
+    Ok(paths.hook())
 }
 
 /// The run dir from `AGENCY_RUN_DIR`, checked against `AGENCY_RUN_ID` and its record.
@@ -82,7 +82,7 @@ fn run_from_env() -> Result<RunPaths> {
     let run_id = std::env::var("AGENCY_RUN_ID").map_err(|_| outside())?;
     let paths = RunPaths::new(dir.clone());
     let matches = dir.file_name().is_some_and(|n| n == run_id.as_str())
-        && meta::read(&paths.meta).is_ok_and(|m| m.run_id == run_id);
+        && meta::read(&paths.meta()).is_ok_and(|m| m.run_id == run_id);
     if !matches {
         return Err(AgencyError::new(
             ErrorCode::RunNotFound,

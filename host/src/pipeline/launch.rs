@@ -50,7 +50,7 @@ pub fn launch(
     let server = tmux::Server::for_new_session()?;
 
     let session = tmux::session_name(&meta.run_id);
-    let _ = std::fs::remove_file(&record.paths.runner_exit);
+    let _ = std::fs::remove_file(record.paths.runner_exit());
     let mut vars: Vec<(String, String)> = child_env::base()
         .into_iter()
         .filter(|(name, _)| name != "TERM") // tmux sets the pane's own TERM
@@ -138,7 +138,7 @@ fn agent_argv(
         exe.display().to_string(),
         "__agent".into(),
         "--exit-file".into(),
-        record.paths.runner_exit.display().to_string(),
+        record.paths.runner_exit().display().to_string(),
     ];
     if mode == Mode::Headless {
         argv.extend(["--log".into(), record.paths.log("runner").display().to_string()]);

@@ -53,7 +53,7 @@ pub fn deliver(env: &Env, record: &RunRecord, target: &Target, text: &str) -> Re
     if let Err(why) = ready {
         return not_delivered(env, record, &why, waited.elapsed());
     }
-    if record.paths.runner_exit.exists() {
+    if record.paths.runner_exit().exists() {
         return not_delivered(env, record, "the agent exited before the prompt could be typed", waited.elapsed());
     }
     tmux::paste(target.server, target.session, text)?;
@@ -93,7 +93,7 @@ fn wait_ready(env: &Env, record: &RunRecord, target: &Target) -> std::result::Re
     // Two ready readings in a row: a screen caught mid-redraw is not ready.
     let mut ready_seen = false;
     while Instant::now() < deadline {
-        if record.paths.runner_exit.exists() {
+        if record.paths.runner_exit().exists() {
             return Err("the agent exited before it was ready for the prompt".into());
         }
         let screen = tmux::capture_pane(target.server, target.session, 0).map_err(|e| e.message)?;
@@ -127,7 +127,7 @@ fn confirm(env: &Env, record: &RunRecord, target: &Target, text: &str) -> std::r
     let probe: String = first_line.chars().take(40).collect();
     let deadline = Instant::now() + CONFIRM_WINDOW;
     while Instant::now() < deadline {
-        if record.paths.runner_exit.exists() {
+        if record.paths.runner_exit().exists() {
             return Err("the agent exited right after the prompt was typed".into());
         }
         let screen = tmux::capture_pane(target.server, target.session, 0).map_err(|e| e.message)?;
@@ -149,7 +149,7 @@ fn not_delivered(env: &Env, record: &RunRecord, why: &str, waited: Duration) -> 
     let name = record.read_meta().map(|m| m.name).unwrap_or_default();
     env.ui.warn(&format!(
         "the prompt was not delivered: {why}. It is saved in {}: answer the agent (agency attach {name}) and paste it there",
-        record.paths.prompt.display()
+        record.paths.prompt().display()
     ));
     record.update_meta(|m| m.flags_mut().raise(Attention::PromptNotDelivered))
 }

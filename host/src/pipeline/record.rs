@@ -34,12 +34,12 @@ impl<'a> RunRecord<'a> {
     }
 
     pub fn event(&self, name: &str, data: Value) -> Result<()> {
-        events::append(&self.paths.events, &Event::new(&self.repo_id, &self.run_id, name, data))
+        events::append(&self.paths.events(), &Event::new(&self.repo_id, &self.run_id, name, data))
     }
 
     /// The current `meta.json` (no lock needed: every write is an atomic rename).
     pub fn read_meta(&self) -> Result<RunMeta> {
-        meta::read(&self.paths.meta).map_err(|broken| {
+        meta::read(&self.paths.meta()).map_err(|broken| {
             AgencyError::new(crate::error::ErrorCode::RunBroken, format!("run {}: {broken}", self.run_id))
         })
     }
@@ -49,7 +49,7 @@ impl<'a> RunRecord<'a> {
         let _lock = self.env.lock_repo(&self.repo_id)?;
         let mut record = self.read_meta()?;
         change(&mut record);
-        meta::write(&self.paths.meta, &record)?;
+        meta::write(&self.paths.meta(), &record)?;
         Ok(record)
     }
 
@@ -61,7 +61,7 @@ impl<'a> RunRecord<'a> {
             Ok(value) => {
                 let ms = started.elapsed().as_millis() as u64;
                 self.event("step_finished", json!({ "step": step, "duration_ms": ms }))?;
-                if self.paths.meta.exists() {
+                if self.paths.meta().exists() {
                     self.update_meta(|m| m.pipeline_mut().last_step = Some(step.to_string()))?;
                 }
                 fault::after(step);
@@ -107,7 +107,7 @@ impl<'a> RunRecord<'a> {
         *self.failed_step.borrow_mut() = Some(step.to_string());
         let _ =
             self.event("step_failed", json!({ "step": step, "error_code": err.code.as_str(), "message": err.message }));
-        if self.paths.meta.exists() {
+        if self.paths.meta().exists() {
             let _ = self.update_meta(|m| {
                 let p = m.pipeline_mut();
                 p.failed_step = Some(step.to_string());

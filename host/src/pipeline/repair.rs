@@ -128,7 +128,7 @@ fn check_run(env: &Env, repairs: &mut Repairs, entry: &RunEntry, repo: Option<&R
                 broken.to_string(),
                 format!(
                     "move {} aside and run agency repair again to rebuild it from events.jsonl (it is never overwritten, and its session is left alone)",
-                    entry.paths.meta.display()
+                    entry.paths.meta().display()
                 ),
                 Action::Manual,
             );
@@ -162,7 +162,7 @@ fn check_run(env: &Env, repairs: &mut Repairs, entry: &RunEntry, repo: Option<&R
             "agency doctor   # checks tmux",
             Action::Manual,
         ),
-        Some(Ok(false)) if !entry.paths.runner_exit.exists() => repairs.found(
+        Some(Ok(false)) if !entry.paths.runner_exit().exists() => repairs.found(
             "session_gone",
             &meta.name,
             "the run's tmux session no longer exists (reboot or kill)",
@@ -342,7 +342,7 @@ fn rebuild_meta(env: &Env, repairs: &mut Repairs, entry: &RunEntry, repo: Option
     if !repairs.dry_run && env.try_lock_run(&entry.repo_id, &entry.run_id).is_err() {
         return repairs.skipped("meta_missing", &entry.run_id, "a command is creating this run right now".into());
     }
-    let (evs, _) = events::read(&entry.paths.events);
+    let (evs, _) = events::read(&entry.paths.events());
     let Some(started) = evs.iter().find(|e| e.event == "run_started") else {
         let empty = std::fs::read_dir(&entry.paths.dir)
             .map(|d| d.flatten().all(|e| ["logs", "lock"].contains(&e.file_name().to_string_lossy().as_ref())))
@@ -395,9 +395,12 @@ fn rebuild_meta(env: &Env, repairs: &mut Repairs, entry: &RunEntry, repo: Option
                 git::delete_branch(root, &meta.branch).map_err(|e| e.message)?;
             }
         }
-        meta::write(&paths.meta, &meta).map_err(|e| e.message)?;
-        events::append(&paths.events, &Event::new(&repo_id, &run_id, "repaired", json!({ "finding": "meta_missing" })))
-            .map_err(|e| e.message)
+        meta::write(&paths.meta(), &meta).map_err(|e| e.message)?;
+        events::append(
+            &paths.events(),
+            &Event::new(&repo_id, &run_id, "repaired", json!({ "finding": "meta_missing" })),
+        )
+        .map_err(|e| e.message)
     });
     repairs.found(
         "meta_missing",
@@ -555,7 +558,7 @@ fn check_sessions(env: &Env, repairs: &mut Repairs, repo_ids: &[String]) {
                     servers.push(server);
                 }
             }
-            runs_by_id.insert(entry.run_id.clone(), (entry.repo_id.clone(), entry.meta.ok()));
+            runs_by_id.insert(entry.run_id.clone(), (entry.repo_id.clone(), entry.meta.ok().map(|m| *m)));
         }
     }
     for server in servers {

@@ -21,7 +21,7 @@ use crate::store::worktree::WorktreePaths;
 pub fn restore(env: &Env, reference: &str) -> Result<RunMeta> {
     let entry = query::find(env, reference, Purpose::Restore)?;
     let _run_lock = env.lock_run(&entry.repo_id, &entry.run_id)?;
-    let meta = crate::store::meta::read(&entry.paths.meta)
+    let meta = crate::store::meta::read(&entry.paths.meta())
         .map_err(|broken| crate::store::runs::broken_error(&entry, &broken))?;
     let archive = meta.archive.clone().unwrap_or_default();
     if archive.archived_at.is_none() && archive.restore_started_at.is_none() {
@@ -52,7 +52,7 @@ pub fn restore(env: &Env, reference: &str) -> Result<RunMeta> {
             git::restore_files(&worktree, &saved, archive.index_commit.as_deref())?;
         }
         for nested in &archive.nested {
-            let tarball = entry.paths.archive.join(&nested.file);
+            let tarball = entry.paths.archive().join(&nested.file);
             snapshot::restore_nested(&tarball, &worktree.path.join(&nested.path), nested.submodule).map_err(|e| {
                 AgencyError::io(ErrorCode::ArchiveFailed, "cannot restore a nested repository", &tarball, e)
             })?;

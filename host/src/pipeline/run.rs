@@ -147,8 +147,8 @@ fn start(
 ) -> Result<Started> {
     let setup = run_setup_steps(env, record, &created.meta, project, prepared.setup)?;
     if let Some(prompt) = &req.prompt {
-        crate::store::atomic::write_atomic(&created.paths.prompt, prompt.as_bytes()).map_err(|e| {
-            AgencyError::io(ErrorCode::StoreWriteFailed, "cannot keep the prompt", &created.paths.prompt, e)
+        crate::store::atomic::write_atomic(&created.paths.prompt(), prompt.as_bytes()).map_err(|e| {
+            AgencyError::io(ErrorCode::StoreWriteFailed, "cannot keep the prompt", &created.paths.prompt(), e)
         })?;
     }
     let request = launch::LaunchRequest { plan: plan_request(req), timeout: req.timeout };
@@ -287,7 +287,7 @@ fn create_gated<'e>(
             let _ = git::delete_branch(&gated.repo.root, &branch);
         }
         let _ = git::worktree_prune(&gated.repo.root);
-        let _ = meta::write(&record.paths.meta, &initial);
+        let _ = meta::write(&record.paths.meta(), &initial);
         return Err(err);
     }
 
@@ -295,7 +295,7 @@ fn create_gated<'e>(
         initial.pipeline_mut().last_step = Some(RunStep::Worktree.as_str().into());
         initial.base_commit = git::rev_parse(&gated.repo.root, &format!("refs/heads/{branch}"))?;
         record.event("worktree_created", json!({ "base_commit": initial.base_commit }))?;
-        meta::write(&record.paths.meta, &initial)
+        meta::write(&record.paths.meta(), &initial)
     })?;
     drop(lock);
 
@@ -335,8 +335,8 @@ fn claim_run_dir(env: &Env, gated: &Gated, req: &RunRequest) -> Result<(String, 
         let paths = env.store.run_paths(&gated.repo.id, &run_id);
         match std::fs::create_dir(&paths.dir) {
             Ok(()) => {
-                std::fs::create_dir(&paths.logs).map_err(|e| {
-                    AgencyError::io(ErrorCode::RunDirCreateFailed, "cannot create the run's logs dir", &paths.logs, e)
+                std::fs::create_dir(paths.logs()).map_err(|e| {
+                    AgencyError::io(ErrorCode::RunDirCreateFailed, "cannot create the run's logs dir", &paths.logs(), e)
                 })?;
                 return Ok((run_id, name));
             }

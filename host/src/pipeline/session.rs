@@ -77,7 +77,7 @@ pub fn resume(env: &Env, reference: &str, restart: bool) -> Result<Resumed> {
         let runner = authorize::runner(env, &run.meta.runner, project)?;
         let mut continued = None;
         if tmux::has_session(&server, &session)? {
-            let exited = run.entry.paths.runner_exit.exists();
+            let exited = run.entry.paths.runner_exit().exists();
             if !exited && !restart {
                 return Ok(Resumed::AlreadyRunning(session));
             }
@@ -93,7 +93,7 @@ pub fn resume(env: &Env, reference: &str, restart: bool) -> Result<Resumed> {
         let request = launch::LaunchRequest {
             plan: PlanRequest {
                 mode: if headless { Mode::Headless } else { Mode::Interactive },
-                prompt: if headless { std::fs::read_to_string(&run.entry.paths.prompt).ok() } else { None },
+                prompt: if headless { std::fs::read_to_string(run.entry.paths.prompt()).ok() } else { None },
                 resume_session: continued.clone(),
             },
             timeout: meta.launch.as_ref().and_then(|l| l.timeout_secs).map(Duration::from_secs),
@@ -177,7 +177,7 @@ pub fn stop(env: &Env, reference: &str) -> Result<Stopped> {
         if !tmux::has_session(&server, &session)? {
             return Err(query::no_live_session(&run.meta.name));
         }
-        if run.entry.paths.runner_exit.exists() {
+        if run.entry.paths.runner_exit().exists() {
             return Ok(Stopped::Exited);
         }
         let plugin = granted_runner(env, &run);
@@ -208,7 +208,7 @@ pub fn stop(env: &Env, reference: &str) -> Result<Stopped> {
         let mut settled = String::from("no reading of the screen");
         while started.elapsed() < STOP_WATCH {
             std::thread::sleep(Duration::from_millis(300));
-            if run.entry.paths.runner_exit.exists() {
+            if run.entry.paths.runner_exit().exists() {
                 settled = "the agent exited".into();
                 break;
             }
@@ -244,7 +244,7 @@ fn send_interrupt(run: &OpenRun, interrupt: &InterruptRecord) -> Result<String> 
         }
         InterruptRecord::Signal(name) => {
             let signal = if name == "terminate" { libc::SIGTERM } else { libc::SIGINT };
-            let pid = std::fs::read_to_string(&run.entry.paths.agent_pid)
+            let pid = std::fs::read_to_string(run.entry.paths.agent_pid())
                 .ok()
                 .and_then(|p| p.trim().parse::<i32>().ok())
                 .ok_or_else(|| AgencyError::new(ErrorCode::TmuxFailed, "the agent's pid is not recorded"))?;
@@ -336,7 +336,7 @@ pub fn capture_transcript(env: &Env, reference: &str) -> Result<std::path::PathB
         return Err(query::no_live_session(&run.meta.name));
     }
     let text = tmux::capture_pane(&run.server(), &run.session(), 100_000)?;
-    let path = run.entry.paths.transcript.clone();
+    let path = run.entry.paths.transcript().clone();
     if path.exists() {
         let _ = std::fs::rename(&path, path.with_file_name("transcript.1.txt"));
     }

@@ -52,7 +52,9 @@ pub fn current_state(run: &OpenRun) -> Result<(String, String)> {
 
 /// The stored record, if it still describes the worktree exactly.
 pub fn valid_record(run: &OpenRun) -> Result<Option<VerifyRecord>> {
-    let Some(record) = crate::store::read_json::<VerifyRecord>(&run.entry.paths.verify_record) else { return Ok(None) };
+    let Some(record) = crate::store::read_json::<VerifyRecord>(&run.entry.paths.verify_record()) else {
+        return Ok(None);
+    };
     let (head, tree) = current_state(run)?;
     Ok((record.commit == head && record.tree == tree).then_some(record))
 }
@@ -79,7 +81,7 @@ pub fn verify_open(env: &Env, run: &OpenRun, timeout: Option<Duration>) -> Resul
         let report = record
             .step("verify", || steps::run_phase(env, &record, &run.meta, project, Phase::Verify, prepared, timeout))?;
         let verified = to_record(&report, commit, tree);
-        let path = &run.entry.paths.verify_record;
+        let path = &run.entry.paths.verify_record();
         write_json_atomic(path, &verified)
             .map_err(|e| AgencyError::io(ErrorCode::StoreWriteFailed, "cannot write verify_record.json", path, e))?;
         record

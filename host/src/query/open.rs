@@ -94,7 +94,7 @@ pub fn open_live(env: &Env, reference: &str, purpose: Purpose) -> Result<OpenRun
 
 /// [`open_live`] for a run already resolved.
 pub fn open(env: &Env, entry: RunEntry) -> Result<OpenRun> {
-    let meta = crate::store::meta::read(&entry.paths.meta)
+    let meta = crate::store::meta::read(&entry.paths.meta())
         .map_err(|broken| crate::store::runs::broken_error(&entry, &broken))?;
     if meta.is_archived() {
         return Err(AgencyError::new(

@@ -5,7 +5,7 @@
 //! followed if it is a symlink, and special files (FIFOs, devices) are refused instead of
 //! blocking or reading without end.
 
-use std::io::{Read, Write};
+use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use cap_fs_ext::{FollowSymlinks, OpenOptionsFollowExt};
@@ -32,24 +32,11 @@ impl Confined {
     pub fn read_capped(&self, relative: &str, max: u64) -> std::io::Result<Option<Vec<u8>>> {
         let mut options = OpenOptions::new();
         options.read(true).follow(FollowSymlinks::No).custom_flags(libc::O_NONBLOCK);
-        let mut file = match self.dir.open_with(relative, &options) {
-            Ok(file) => file,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-            Err(e) => return Err(e),
-        };
-        let meta = file.metadata()?;
-        if !meta.is_file() {
-            return Err(std::io::Error::other(format!("{relative} is not a regular file")));
+        match self.dir.open_with(relative, &options) {
+            Ok(file) => super::read::read_regular(file.into_std(), &relative, max).map(Some),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(e),
         }
-        if meta.len() > max {
-            return Err(std::io::Error::other(format!("{relative} is larger than {max} bytes")));
-        }
-        let mut bytes = Vec::with_capacity(meta.len() as usize);
-        Read::by_ref(&mut file).take(max + 1).read_to_end(&mut bytes)?;
-        if bytes.len() as u64 > max {
-            return Err(std::io::Error::other(format!("{relative} is larger than {max} bytes")));
-        }
-        Ok(Some(bytes))
     }
 
     /// Create `relative` and its parents as directories (none of them may be a symlink out).

@@ -367,13 +367,34 @@ pub fn read(path: &Path) -> std::result::Result<RunMeta, Broken> {
         Ok(None) => return Err(Broken::Missing),
         Err(e) => return Err(Broken::Unreadable(e.to_string())),
     };
-    let mut meta: RunMeta = serde_json::from_slice(&bytes).map_err(|e| Broken::Invalid(e.to_string()))?;
+    let dir_name =
+        path.parent().and_then(|p| p.file_name()).map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    parse(&bytes, &dir_name)
+}
+
+/// Read `<run_id>/meta.json` through a handle on the repository's `runs/` directory: a
+/// listing opens a thousand records, and each open then walks two path components instead
+/// of the whole path from `/`.
+pub fn read_in(runs: &cap_std::fs::Dir, run_id: &str) -> std::result::Result<RunMeta, Broken> {
+    use cap_std::fs::OpenOptionsExt;
+    let relative = format!("{run_id}/meta.json");
+    let mut options = cap_std::fs::OpenOptions::new();
+    options.read(true).custom_flags(libc::O_NONBLOCK);
+    let bytes = match runs.open_with(&relative, &options) {
+        Ok(file) => super::read::read_regular(file.into_std(), &relative, super::read::MAX_RECORD_BYTES),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Err(Broken::Missing),
+        Err(e) => Err(e),
+    };
+    parse(&bytes.map_err(|e| Broken::Unreadable(e.to_string()))?, run_id)
+}
+
+/// Parse a record read from the run directory named `dir_name`.
+fn parse(bytes: &[u8], dir_name: &str) -> std::result::Result<RunMeta, Broken> {
+    let mut meta: RunMeta = serde_json::from_slice(bytes).map_err(|e| Broken::Invalid(e.to_string()))?;
     if meta.schema_version.split('.').next() != Some("1") {
         return Err(Broken::UnsupportedSchema(meta.schema_version));
     }
-    let dir_name =
-        path.parent().and_then(|p| p.file_name()).map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-    meta.normalize(&dir_name);
+    meta.normalize(dir_name);
     Ok(meta)
 }
 

@@ -16,21 +16,51 @@ pub const MAX_EVENTS_BYTES: u64 = 256 << 20;
 /// Read a regular file of at most `max` bytes. `Ok(None)` when it does not exist.
 pub fn read_capped(path: &Path, max: u64) -> std::io::Result<Option<Vec<u8>>> {
     let file = std::fs::OpenOptions::new().read(true).custom_flags(libc::O_NONBLOCK).open(path);
-    let mut file = match file {
-        Ok(file) => file,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-        Err(e) => return Err(e),
-    };
+    match file {
+        Ok(file) => read_regular(file, &path.display(), max).map(Some),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
+/// The whole of an open file that must be a regular file of at most `max` bytes (`label`
+/// names it in errors). One read does it when the size is known: a listing reads a thousand
+/// records, and each saved system call shows.
+pub fn read_regular(mut file: std::fs::File, label: &dyn std::fmt::Display, max: u64) -> std::io::Result<Vec<u8>> {
     let meta = file.metadata()?;
     if !meta.is_file() {
-        return Err(std::io::Error::other(format!("{} is not a regular file", path.display())));
+        return Err(std::io::Error::other(format!("{label} is not a regular file")));
     }
+    let too_large = || std::io::Error::other(format!("{label} is larger than {max} bytes"));
     if meta.len() > max {
-        return Err(std::io::Error::other(format!("{} is larger than {} MiB", path.display(), max >> 20)));
+        return Err(too_large());
     }
-    let mut bytes = Vec::with_capacity(meta.len() as usize);
-    Read::by_ref(&mut file).take(max).read_to_end(&mut bytes)?;
-    Ok(Some(bytes))
+    // One byte more than the size: a file that grew since is still read to its end.
+    let mut bytes = vec![0; meta.len() as usize + 1];
+    let mut filled = 0;
+    loop {
+        if filled == bytes.len() {
+            if filled as u64 > max {
+                return Err(too_large());
+            }
+            bytes.resize((filled * 2).min(max as usize + 1), 0);
+        }
+        let n = match file.read(&mut bytes[filled..]) {
+            Ok(n) => n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        };
+        filled += n;
+        // A regular file reads short only at its end.
+        if n == 0 || filled < bytes.len() {
+            break;
+        }
+    }
+    if filled as u64 > max {
+        return Err(too_large());
+    }
+    bytes.truncate(filled);
+    Ok(bytes)
 }
 
 /// Like [`read_capped`] but reads at most `max` bytes of a longer file instead of failing.

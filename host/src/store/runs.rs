@@ -3,6 +3,8 @@
 //! `meta.json` is missing or corrupt is still returned, marked broken, so listings show it
 //! with its fix instead of failing.
 
+use std::collections::HashMap;
+
 use crate::error::{AgencyError, ErrorCode, Result};
 use crate::store::meta::{self, Broken, RunMeta};
 use crate::store::{RunPaths, Store};
@@ -13,7 +15,8 @@ pub struct RunEntry {
     pub repo_id: String,
     pub run_id: String,
     pub paths: RunPaths,
-    pub meta: std::result::Result<RunMeta, Broken>,
+    /// Boxed: a record is large, and a listing moves a thousand entries around.
+    pub meta: std::result::Result<Box<RunMeta>, Broken>,
 }
 
 impl RunEntry {
@@ -28,12 +31,19 @@ impl RunEntry {
 
     /// The record, or `E_RUN_BROKEN` with the fix.
     pub fn meta_or_broken(&self) -> Result<&RunMeta> {
-        self.meta.as_ref().map_err(|broken| broken_error(self, broken))
+        self.meta.as_deref().map_err(|broken| broken_error(self, broken))
     }
 
     pub fn load(store: &Store, repo_id: &str, run_id: &str) -> RunEntry {
         let paths = store.run_paths(repo_id, run_id);
-        let meta = meta::read(&paths.meta);
+        let meta = meta::read(&paths.meta()).map(Box::new);
+        RunEntry { repo_id: repo_id.to_string(), run_id: run_id.to_string(), paths, meta }
+    }
+
+    /// Like [`RunEntry::load`], through a handle on the repository's `runs/` directory.
+    fn load_in(store: &Store, runs: &cap_std::fs::Dir, repo_id: &str, run_id: &str) -> RunEntry {
+        let paths = store.run_paths(repo_id, run_id);
+        let meta = meta::read_in(runs, run_id).map(Box::new);
         RunEntry { repo_id: repo_id.to_string(), run_id: run_id.to_string(), paths, meta }
     }
 }
@@ -57,10 +67,8 @@ fn dir_names(dir: &std::path::Path) -> Vec<String> {
 
 /// Runs of one repository, newest first.
 pub fn scan_repo(store: &Store, repo_id: &str) -> Vec<RunEntry> {
-    let mut runs: Vec<RunEntry> =
-        dir_names(&store.runs_dir(repo_id)).into_iter().map(|run_id| RunEntry::load(store, repo_id, &run_id)).collect();
-    runs.sort_by(|a, b| b.run_id.cmp(&a.run_id));
-    runs
+    let ids = dir_names(&store.runs_dir(repo_id)).into_iter().map(|run_id| (repo_id.to_string(), run_id)).collect();
+    load_newest_first(store, ids)
 }
 
 /// Every repository id known to the data dir.
@@ -72,9 +80,48 @@ pub fn repo_ids(store: &Store) -> Vec<String> {
 
 /// Runs of all repositories, newest first.
 pub fn scan_all(store: &Store) -> Vec<RunEntry> {
-    let mut runs: Vec<RunEntry> = repo_ids(store).iter().flat_map(|id| scan_repo(store, id)).collect();
-    runs.sort_by(|a, b| b.run_id.cmp(&a.run_id));
-    runs
+    let ids = repo_ids(store)
+        .into_iter()
+        .flat_map(|repo_id| {
+            dir_names(&store.runs_dir(&repo_id)).into_iter().map(move |run_id| (repo_id.clone(), run_id))
+        })
+        .collect();
+    load_newest_first(store, ids)
+}
+
+/// Below this many records one thread reads them faster than starting more would.
+const PARALLEL_FROM: usize = 64;
+
+/// Read the records of `(repo_id, run_id)` pairs, newest first. The ids are sorted before
+/// anything is read (sorting the loaded records would move every one of them around), and a
+/// large listing is read by a few threads: each record is a file to open, read and parse.
+fn load_newest_first(store: &Store, mut ids: Vec<(String, String)>) -> Vec<RunEntry> {
+    // Stable, so runs with equal ids keep their repository order.
+    ids.sort_by(|a, b| b.1.cmp(&a.1));
+    let mut handles: HashMap<&str, cap_std::fs::Dir> = HashMap::new();
+    for (repo_id, _) in &ids {
+        if !handles.contains_key(repo_id.as_str())
+            && let Ok(dir) = cap_std::fs::Dir::open_ambient_dir(store.runs_dir(repo_id), cap_std::ambient_authority())
+        {
+            handles.insert(repo_id, dir);
+        }
+    }
+    let load = |(repo_id, run_id): &(String, String)| match handles.get(repo_id.as_str()) {
+        Some(runs) => RunEntry::load_in(store, runs, repo_id, run_id),
+        None => RunEntry::load(store, repo_id, run_id),
+    };
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).min(8);
+    if ids.len() < PARALLEL_FROM || threads < 2 {
+        return ids.iter().map(load).collect();
+    }
+    let chunk = ids.len().div_ceil(threads);
+    std::thread::scope(|scope| {
+        let workers: Vec<_> =
+            ids.chunks(chunk).map(|part| scope.spawn(|| part.iter().map(load).collect::<Vec<_>>())).collect();
+        // meta::read turns every bad record into a broken entry; a worker's panic would be a
+        // bug, and is passed on to the main thread's panic report unchanged.
+        workers.into_iter().flat_map(|w| w.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic))).collect()
+    })
 }
 
 /// Which names a `<ref>` may match.
@@ -138,7 +185,12 @@ mod tests {
         if archived {
             m.archive = Some(meta::Archive { archived_at: Some("2026-01-01T00:00:00Z".into()), ..Default::default() });
         }
-        RunEntry { repo_id: "r".into(), run_id: run_id.into(), paths: RunPaths::new(run_id.into()), meta: Ok(m) }
+        RunEntry {
+            repo_id: "r".into(),
+            run_id: run_id.into(),
+            paths: RunPaths::new(run_id.into()),
+            meta: Ok(Box::new(m)),
+        }
     }
 
     #[test]

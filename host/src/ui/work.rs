@@ -200,7 +200,7 @@ pub fn load(env: &Env, app: &App, what: Load) -> Result<Mode> {
                 crate::cli::render::details(&view, status)?.into_iter().map(|(k, v)| format!("{k}: {v}")).collect();
             lines.push(String::new());
             lines.push("recent events:".into());
-            let (events, _) = crate::store::events::read(&view.entry.paths.events);
+            let (events, _) = crate::store::events::read(&view.entry.paths.events());
             lines.extend(events.iter().rev().take(20).map(|e| format!("  {}  {}  {}", e.timestamp, e.event, e.data)));
             Ok(page(format!("details of {}", name_of(app, &run_id)), lines, None))
         }

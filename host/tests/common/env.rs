@@ -133,7 +133,12 @@ pub fn shared_cache() -> PathBuf {
 
 impl TestEnv {
     pub fn new() -> TestEnv {
-        let dir = tempfile::Builder::new().prefix("agency-test-").tempdir().unwrap();
+        let mut dir = tempfile::Builder::new().prefix("agency-test-").tempdir().unwrap();
+        // AGENCY_TEST_KEEP=1 keeps each test's world for a post-mortem (its path is printed).
+        if std::env::var_os("AGENCY_TEST_KEEP").is_some() {
+            dir.disable_cleanup(true);
+            eprintln!("test world kept: {}", dir.path().display());
+        }
         let root = dir.path().canonicalize().unwrap();
         let n = COUNTER.fetch_add(1, Ordering::SeqCst);
         let env = TestEnv {

@@ -50,7 +50,7 @@ pub fn save(run: &OpenRun, survey: &Survey, previous: Option<&str>) -> Result<Sa
         .ok_or_else(|| fail(AgencyError::new(ErrorCode::GitFailed, "the worktree has no HEAD")))?;
     let branch_commit = git::rev_parse(&run.repo_root, &format!("refs/heads/{}", run.meta.branch)).map_err(fail)?;
     let dirty = !git::status_porcelain(wt).map_err(fail)?.is_empty();
-    let index_commit = match git::index_tree(wt).map_err(fail)? {
+    let index_commit = match git::index_tree(wt, &run.entry.paths.dir.join(".archive-staged")).map_err(fail)? {
         Some(tree) => Some(
             git::commit_tree(
                 wt,
@@ -118,7 +118,7 @@ fn save_nested(run: &OpenRun, nested: &[Nested]) -> Result<Vec<SavedNested>> {
     if nested.is_empty() {
         return Ok(Vec::new());
     }
-    let dir = &run.entry.paths.archive;
+    let dir = &run.entry.paths.archive();
     crate::store::dirs::ensure_dir(dir)?;
     let stamp = crate::clock::run_id_stamp(crate::clock::now());
     nested
