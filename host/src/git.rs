@@ -191,13 +191,18 @@ fn query(cmd: Cmd, what: &str) -> Result<Option<String>> {
     }
 }
 
+/// False when `dir` is certainly outside any working tree: a working tree has `.git` in it or
+/// in a parent (GIT_DIR is never passed on, see `base`), so without one anywhere above git
+/// would say the same, and the call is spared (it is most of what a command run outside any
+/// repository costs).
+pub fn may_be_in_a_worktree(dir: &Path) -> bool {
+    dir.ancestors().any(|d| d.join(".git").symlink_metadata().is_ok())
+}
+
 /// Top level of the working tree containing `dir` and its common git dir (both absolute), or
 /// `None` outside a repository (or in a bare one). One git call: every command starts here.
 pub fn toplevel_and_common_dir(dir: &Path) -> Result<Option<(PathBuf, PathBuf)>> {
-    // A working tree has `.git` in it or in a parent (GIT_DIR is never passed on, see
-    // `base`): without one anywhere above, git would say the same, and the call is spared
-    // (it is most of what a command run outside any repository costs).
-    if !dir.ancestors().any(|d| d.join(".git").symlink_metadata().is_ok()) {
+    if !may_be_in_a_worktree(dir) {
         return Ok(None);
     }
     let cmd = dir.git().args(["rev-parse", "--path-format=absolute", "--show-toplevel", "--git-common-dir"]);

@@ -63,7 +63,12 @@ pub struct Located {
 impl Repo {
     /// Identify the repository whose main checkout is `root` with common git dir `common_dir`.
     pub fn identify(store: &Store, root: &Path, common_dir: &Path) -> Result<Repo> {
-        let Origin { url: origin_url, github } = Origin::read(root)?;
+        Self::identify_with(store, root, common_dir, Origin::read(root)?)
+    }
+
+    /// [`Repo::identify`] with the origin already read.
+    fn identify_with(store: &Store, root: &Path, common_dir: &Path, origin: Origin) -> Result<Repo> {
+        let Origin { url: origin_url, github } = origin;
         let design_key = match &github {
             Some(gh) => format!("github:{}", gh.slug()),
             None => format!("path:{}", sha256_hex(root.to_string_lossy().as_bytes())),
@@ -87,7 +92,16 @@ impl Repo {
 
 /// Find the repository (and run, if any) containing `cwd`. `None` outside any repository.
 pub fn locate(cwd: &Path, store: &Store) -> Result<Option<Located>> {
-    let Some((top, common)) = git::toplevel_and_common_dir(cwd)? else {
+    if !git::may_be_in_a_worktree(cwd) {
+        return Ok(None);
+    }
+    // The origin is asked for while git finds the root: two git processes at once instead of
+    // one after the other (together they are most of what a command in a repository costs).
+    let (found, origin) = std::thread::scope(|scope| {
+        let origin = scope.spawn(|| Origin::read(cwd));
+        (git::toplevel_and_common_dir(cwd), origin.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic)))
+    });
+    let Some((top, common)) = found? else {
         return Ok(None);
     };
     let top = top.canonicalize().unwrap_or(top);
@@ -99,7 +113,7 @@ pub fn locate(cwd: &Path, store: &Store) -> Result<Option<Located>> {
         let root = common.parent().map(Path::to_path_buf).unwrap_or_else(|| common.clone());
         return Ok(Some(Located { repo: Repo::identify(store, &root, &common)?, run_id: Some(run_id) }));
     }
-    Ok(Some(Located { repo: Repo::identify(store, &top, &common)?, run_id: None }))
+    Ok(Some(Located { repo: Repo::identify_with(store, &top, &common, origin?)?, run_id: None }))
 }
 
 /// The error for commands that need a repository but were started outside one (or in a
