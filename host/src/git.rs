@@ -367,7 +367,48 @@ pub fn worktree_repair(repo: &Path, path: &Path) -> Result<()> {
 }
 
 pub fn delete_branch(repo: &Path, branch: &str) -> Result<()> {
-    run_ok(repo.git().args(["branch", "-D", branch]), "delete branch").map(|_| ())
+    run_ok_past_stale_lock(repo, || repo.git().args(["branch", "-D", branch]), "delete branch").map(|_| ())
+}
+
+/// How long a lock file in the git dir may stand before it is taken for one that a git killed
+/// together with an earlier agency left behind: git holds a ref lock for milliseconds.
+const STALE_LOCK_AGE: Duration = Duration::from_secs(10);
+
+/// Run a ref-changing git command in `repo`. When it fails on a lock file inside the
+/// repository's git dir (`Unable to create '….lock': File exists`), wait for the lock to go
+/// (a live git finishes); one that stays past [`STALE_LOCK_AGE`] is stale (git never removes
+/// those itself, and every later command would fail on it), so it is removed and the command
+/// runs once more. Locks anywhere else, symlinks, and younger locks are left alone.
+fn run_ok_past_stale_lock(repo: &Path, make: impl Fn() -> Cmd, what: &str) -> Result<Output> {
+    let (failed, argv) = match make().run_ok() {
+        Ok(output) => return Ok(output),
+        Err(ProcessError::Failed { output, argv }) => (output, argv),
+        Err(e) => return Err(error(ErrorCode::GitFailed, what, e)),
+    };
+    let stderr = String::from_utf8_lossy(&failed.stderr);
+    let lock = stderr
+        .split("Unable to create '")
+        .nth(1)
+        .and_then(|rest| rest.split_once("': File exists"))
+        .map(|(path, _)| PathBuf::from(path))
+        .filter(|path| path.extension().is_some_and(|e| e == "lock"));
+    let inside_git_dir = |lock: &Path| common_dir(repo).is_ok_and(|common| lock.starts_with(common));
+    let Some(lock) = lock.filter(|l| inside_git_dir(l)) else {
+        return Err(error(ErrorCode::GitFailed, what, ProcessError::Failed { argv, output: failed }));
+    };
+    let deadline = std::time::Instant::now() + STALE_LOCK_AGE + Duration::from_secs(1);
+    while let Ok(meta) = lock.symlink_metadata() {
+        let age = meta.modified().ok().and_then(|m| m.elapsed().ok()).unwrap_or_default();
+        if meta.is_file() && age >= STALE_LOCK_AGE {
+            let _ = std::fs::remove_file(&lock);
+            break;
+        }
+        if !meta.is_file() || std::time::Instant::now() >= deadline {
+            return Err(error(ErrorCode::GitFailed, what, ProcessError::Failed { argv, output: failed }));
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    run_ok(make(), what)
 }
 
 /// `git fetch origin` (network timeout).
@@ -595,7 +636,7 @@ pub fn checkout_detached(dir: &Worktree, commit: &str) -> Result<()> {
 
 /// Create `branch` at `start` without checking it out.
 pub fn create_branch(repo: &Path, branch: &str, start: &str) -> Result<()> {
-    run_ok(repo.git().args(["branch", branch, start]), "create branch").map(|_| ())
+    run_ok_past_stale_lock(repo, || repo.git().args(["branch", branch, start]), "create branch").map(|_| ())
 }
 
 /// Make the working files equal to `files_tree` and the index equal to `index_tree` (or to

@@ -678,3 +678,22 @@ fn d25_a_held_index_lock_does_not_drop_the_staged_split() {
     assert_eq!(std::fs::read_to_string(worktree.join("README.md")).unwrap(), "working version\n");
     assert_eq!(env.sh(&worktree, "git status --porcelain"), before);
 }
+
+/// Found by the crash campaign: `kill -9` while `clean` deletes the run branch kills git too,
+/// and the ref lock it held stays; git never removes such a lock, so every later `clean` failed
+/// with E_GIT_FAILED. A lock that outlives any git operation is removed and the clean finishes.
+#[test]
+fn d26_a_ref_lock_left_by_a_killed_git_does_not_block_clean_forever() {
+    let env = TestEnv::new();
+    let repo = env.repo("r");
+    let (run_id, _worktree) = env.start_run(&repo, "locked-ref");
+    let branch = env.meta(&env.run_dir_of(&run_id))["branch"].as_str().unwrap().to_string();
+    let lock = repo.join(".git/refs/heads").join(format!("{branch}.lock"));
+    std::fs::create_dir_all(lock.parent().unwrap()).unwrap();
+    std::fs::write(&lock, "").unwrap();
+    env.sh(&repo, &format!("touch -d '-1 minute' '{}'", lock.display()));
+    env.agency(&repo, &["clean", "locked-ref", "--yes"]).ok();
+    assert!(!lock.exists(), "the stale lock is gone");
+    assert_eq!(env.sh(&repo, &format!("git branch --list '{branch}'")), "", "the branch was deleted");
+    assert!(env.meta(&env.run_dir_of(&run_id))["archive"]["archived_at"].is_string());
+}
