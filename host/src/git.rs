@@ -374,41 +374,46 @@ pub fn delete_branch(repo: &Path, branch: &str) -> Result<()> {
 /// together with an earlier agency left behind: git holds a ref lock for milliseconds.
 const STALE_LOCK_AGE: Duration = Duration::from_secs(10);
 
-/// Run a ref-changing git command in `repo`. When it fails on a lock file inside the
-/// repository's git dir (`Unable to create '….lock': File exists`), wait for the lock to go
-/// (a live git finishes); one that stays past [`STALE_LOCK_AGE`] is stale (git never removes
-/// those itself, and every later command would fail on it), so it is removed and the command
-/// runs once more. Locks anywhere else, symlinks, and younger locks are left alone.
+/// Run a ref-changing git command in `repo`, past a stale lock (see [`wait_out_lock`]).
 fn run_ok_past_stale_lock(repo: &Path, make: impl Fn() -> Cmd, what: &str) -> Result<Output> {
-    let (failed, argv) = match make().run_ok() {
-        Ok(output) => return Ok(output),
-        Err(ProcessError::Failed { output, argv }) => (output, argv),
-        Err(e) => return Err(error(ErrorCode::GitFailed, what, e)),
-    };
-    let stderr = String::from_utf8_lossy(&failed.stderr);
+    match make().run_ok() {
+        Ok(output) => Ok(output),
+        Err(ProcessError::Failed { output, argv }) if !wait_out_lock(repo, &output.stderr) => {
+            Err(error(ErrorCode::GitFailed, what, ProcessError::Failed { argv, output }))
+        }
+        Err(ProcessError::Failed { .. }) => run_ok(make(), what),
+        Err(e) => Err(error(ErrorCode::GitFailed, what, e)),
+    }
+}
+
+/// After git failed with `stderr`: when it failed on a lock file inside `repo`'s git dir
+/// (`Unable to create '….lock': File exists`), wait for the lock to go (a live git finishes);
+/// one that stays past [`STALE_LOCK_AGE`] is stale — git never removes those itself, and every
+/// later command would fail on it — so it is removed. True when the command is worth running
+/// again. Locks anywhere else, symlinks, and locks that stay young are left alone.
+fn wait_out_lock(repo: &Path, stderr: &[u8]) -> bool {
+    let stderr = String::from_utf8_lossy(stderr);
     let lock = stderr
         .split("Unable to create '")
         .nth(1)
         .and_then(|rest| rest.split_once("': File exists"))
         .map(|(path, _)| PathBuf::from(path))
         .filter(|path| path.extension().is_some_and(|e| e == "lock"));
-    let inside_git_dir = |lock: &Path| common_dir(repo).is_ok_and(|common| lock.starts_with(common));
-    let Some(lock) = lock.filter(|l| inside_git_dir(l)) else {
-        return Err(error(ErrorCode::GitFailed, what, ProcessError::Failed { argv, output: failed }));
+    let Some(lock) = lock.filter(|l| common_dir(repo).is_ok_and(|common| l.starts_with(common))) else {
+        return false;
     };
     let deadline = std::time::Instant::now() + STALE_LOCK_AGE + Duration::from_secs(1);
     while let Ok(meta) = lock.symlink_metadata() {
         let age = meta.modified().ok().and_then(|m| m.elapsed().ok()).unwrap_or_default();
         if meta.is_file() && age >= STALE_LOCK_AGE {
-            let _ = std::fs::remove_file(&lock);
-            break;
+            return std::fs::remove_file(&lock).is_ok();
         }
         if !meta.is_file() || std::time::Instant::now() >= deadline {
-            return Err(error(ErrorCode::GitFailed, what, ProcessError::Failed { argv, output: failed }));
+            return false;
         }
         std::thread::sleep(Duration::from_millis(200));
     }
-    run_ok(make(), what)
+    true
 }
 
 /// `git fetch origin` (network timeout).
@@ -543,16 +548,16 @@ pub fn commit_tree(dir: &(impl Location + ?Sized), tree: &str, parents: &[String
 
 /// Create ref `name` at `target` only if it does not exist yet, with a reflog. Archive refs
 /// are made this way and never moved. `Ok(false)` when the ref already exists.
-pub fn create_ref(dir: &(impl Location + ?Sized), name: &str, target: &str, message: &str) -> Result<bool> {
-    let out = dir
-        .git()
-        .args(["update-ref", "--create-reflog", "-m", message, name, target, ""])
-        .run()
-        .map_err(|e| error(ErrorCode::GitFailed, "create ref", e))?;
+pub fn create_ref(repo: &Path, name: &str, target: &str, message: &str) -> Result<bool> {
+    let create = || repo.git().args(["update-ref", "--create-reflog", "-m", message, name, target, ""]).run();
+    let mut out = create().map_err(|e| error(ErrorCode::GitFailed, "create ref", e))?;
+    if !out.success() && !ref_exists(repo, name)? && wait_out_lock(repo, &out.stderr) {
+        out = create().map_err(|e| error(ErrorCode::GitFailed, "create ref", e))?;
+    }
     if out.success() {
         return Ok(true);
     }
-    if ref_exists(dir, name)? {
+    if ref_exists(repo, name)? {
         return Ok(false);
     }
     Err(AgencyError::new(ErrorCode::GitFailed, format!("create ref {name}: {}", out.stderr_tail(3))))

@@ -688,12 +688,24 @@ fn d26_a_ref_lock_left_by_a_killed_git_does_not_block_clean_forever() {
     let repo = env.repo("r");
     let (run_id, _worktree) = env.start_run(&repo, "locked-ref");
     let branch = env.meta(&env.run_dir_of(&run_id))["branch"].as_str().unwrap().to_string();
-    let lock = repo.join(".git/refs/heads").join(format!("{branch}.lock"));
-    std::fs::create_dir_all(lock.parent().unwrap()).unwrap();
-    std::fs::write(&lock, "").unwrap();
-    env.sh(&repo, &format!("touch -d '-1 minute' '{}'", lock.display()));
+    // The run branch's lock (killed during `branch -D`) and the archive ref's (killed during
+    // `update-ref`), both left a minute ago.
+    let locks = [
+        repo.join(".git/refs/heads").join(format!("{branch}.lock")),
+        repo.join(".git/refs/agency/archive").join(format!("{run_id}.lock")),
+    ];
+    for lock in &locks {
+        std::fs::create_dir_all(lock.parent().unwrap()).unwrap();
+        std::fs::write(lock, "").unwrap();
+        env.sh(&repo, &format!("touch -d '-1 minute' '{}'", lock.display()));
+    }
     env.agency(&repo, &["clean", "locked-ref", "--yes"]).ok();
-    assert!(!lock.exists(), "the stale lock is gone");
+    assert!(locks.iter().all(|l| !l.exists()), "the stale locks are gone");
+    assert_eq!(
+        env.meta(&env.run_dir_of(&run_id))["archive"]["saved_ref"],
+        format!("refs/agency/archive/{run_id}"),
+        "the work went to its own archive ref"
+    );
     assert_eq!(env.sh(&repo, &format!("git branch --list '{branch}'")), "", "the branch was deleted");
     assert!(env.meta(&env.run_dir_of(&run_id))["archive"]["archived_at"].is_string());
 }
