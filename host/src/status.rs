@@ -116,6 +116,11 @@ pub struct HookReport {
     pub at: OffsetDateTime,
 }
 
+/// Bounds of the agent's words kept in `hook.json`, applied when `agency hook` writes it and
+/// again when it is read (the agent can write the file itself: it knows `AGENCY_RUN_DIR`).
+pub const HOOK_EVENT_LIMIT: usize = 60;
+pub const HOOK_DETAIL_LIMIT: usize = 200;
+
 /// Read `hook.json` (`{"schema_version":"1.0","activity":…,"event":…,"detail":…,"at":…}`).
 pub fn read_hook(path: &std::path::Path) -> Option<HookReport> {
     let value: serde_json::Value = crate::store::read_json(path)?;
@@ -127,7 +132,12 @@ pub fn read_hook(path: &std::path::Path) -> Option<HookReport> {
         "error" => Activity::Error,
         _ => return None,
     };
-    Some(HookReport { activity, event: get("event"), detail: get("detail"), at: parse_rfc3339(&get("at"))? })
+    Some(HookReport {
+        activity,
+        event: crate::safe_text::one_line(&get("event"), HOOK_EVENT_LIMIT),
+        detail: crate::safe_text::one_line(&get("detail"), HOOK_DETAIL_LIMIT),
+        at: parse_rfc3339(&get("at"))?,
+    })
 }
 
 /// What the agent wrote in `.agency/state/runner_status.json`.

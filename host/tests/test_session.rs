@@ -341,3 +341,42 @@ fn agent_hooks_report_through_agency_hook() {
     env.agency_with(&repo, &["hook", "codex", "idle"], &[("AGENCY_RUN_DIR", "/tmp"), ("AGENCY_RUN_ID", &run_id)])
         .err("E_RUN_NOT_FOUND");
 }
+
+/// The agent owns what it reports: a forged `hook.json` (it knows `AGENCY_RUN_DIR`) and
+/// hostile hook arguments reach records and listings bounded, on one line, escaped.
+#[test]
+fn agent_hook_words_are_bounded_and_escaped() {
+    let env = TestEnv::new();
+    let repo = env.repo("r");
+    env.agency(&repo, &["run", "--name", "h"]).ok();
+    let run_dir = env.run_dirs()[0].clone();
+    let run_id = run_dir.file_name().unwrap().to_string_lossy().into_owned();
+    let runner = format!("codex\u{1b}[2J{}", "r".repeat(5000));
+    let payload = r#"{"type":"x","thread-id":"../../etc/passwd","message":"hi"}"#;
+    env.agency_with(
+        &repo,
+        &["hook", &runner, "working", payload],
+        &[("AGENCY_RUN_DIR", run_dir.to_str().unwrap()), ("AGENCY_RUN_ID", &run_id)],
+    )
+    .ok();
+    let report: serde_json::Value = serde_json::from_slice(&std::fs::read(run_dir.join("hook.json")).unwrap()).unwrap();
+    assert!(report["session"].is_null(), "an invalid session id is never kept: {report}");
+    let kept = report["runner"].as_str().unwrap();
+    assert!(kept.chars().count() <= 60 && !kept.contains('\u{1b}'), "{kept:?}");
+
+    // The file forged by the agent itself: a megabyte of detail with terminal escapes.
+    let forged = serde_json::json!({
+        "schema_version": "1.0", "activity": "error", "event": "Stop\u{1b}]0;pwned\u{7}",
+        "detail": format!("\u{1b}[31m{}", "x".repeat(1 << 20)), "at": "2099-01-01T00:00:00Z",
+    });
+    std::fs::write(run_dir.join("hook.json"), forged.to_string()).unwrap();
+    let status = crate::common::env::wait_until("the forged hook to decide", 10, || {
+        let status = env.agency(&repo, &["ls", "--json"]).json()["runs"][0]["status"].clone();
+        if status["decided_by"] == "hook" { Ok(status) } else { Err(format!("{status:#}")) }
+    });
+    let reason = status["reason"].as_str().unwrap();
+    assert!(reason.len() < 400 && !reason.contains('\u{1b}') && !reason.contains('\u{7}'), "{reason:?}");
+    let listed = env.agency(&repo, &["ls"]);
+    let text = listed.ok();
+    assert!(!text.contains('\u{1b}') && !text.contains('\u{7}'), "{text:?}");
+}

@@ -8,6 +8,7 @@ use serde_json::{Value, json};
 use std::path::PathBuf;
 
 use crate::error::{AgencyError, ErrorCode, Result};
+use crate::status::{HOOK_DETAIL_LIMIT as DETAIL_LIMIT, HOOK_EVENT_LIMIT as EVENT_LIMIT};
 use crate::store::events::{self, Event};
 use crate::store::{RunPaths, atomic, meta};
 
@@ -34,26 +35,27 @@ impl Reported {
 }
 
 /// Largest payload read (Claude sends a few hundred bytes; Codex's notify includes the
-/// turn's last message).
+/// turn's last message); a longer one is ignored.
 pub const PAYLOAD_LIMIT: usize = 64 << 10;
-const DETAIL_LIMIT: usize = 200;
 
 /// Record one report for the run named by the environment.
 pub fn record(runner: &str, reported: Reported, payload: Option<&str>) -> Result<PathBuf> {
-    let paths = run_from_env()?;
-    let payload: Value = payload.and_then(|p| serde_json::from_str(p).ok()).unwrap_or(Value::Null);
+    let (paths, meta) = run_from_env()?;
+    let payload: Value =
+        payload.filter(|p| p.len() <= PAYLOAD_LIMIT).and_then(|p| serde_json::from_str(p).ok()).unwrap_or(Value::Null);
     let text = |keys: &[&str]| keys.iter().find_map(|k| payload.get(*k).and_then(Value::as_str)).map(str::to_string);
     let event = text(&["hook_event_name", "type"]).unwrap_or_else(|| reported.as_str().to_string());
     let detail = text(&["message", "error", "last-assistant-message", "notification_type"])
         .map(|d| crate::safe_text::one_line(&d, DETAIL_LIMIT))
         .unwrap_or_default();
-    let session = text(&["session_id", "thread-id"]).filter(|s| s.len() <= 128);
+    let session = text(&["session_id", "thread-id"]).filter(|s| crate::plugin::valid_session_id(s));
     let previous = crate::store::read_json::<Value>(&paths.hook());
+    let runner = crate::safe_text::one_line(runner, EVENT_LIMIT);
     let report = json!({
         "schema_version": "1.0",
         "runner": runner,
         "activity": reported.as_str(),
-        "event": crate::safe_text::one_line(&event, 60),
+        "event": crate::safe_text::one_line(&event, EVENT_LIMIT),
         "detail": detail,
         "session": session,
         "at": crate::clock::now_rfc3339(),
@@ -62,15 +64,15 @@ pub fn record(runner: &str, reported: Reported, payload: Option<&str>) -> Result
         .map_err(|e| AgencyError::io(ErrorCode::StoreWriteFailed, "cannot write hook.json", &paths.hook(), e))?;
     // One event per change of activity (hooks fire on every tool call).
     if previous.as_ref().and_then(|p| p.get("activity")) != report.get("activity") {
-        let meta = meta::read(&paths.meta()).map_err(|b| AgencyError::new(ErrorCode::RunBroken, b.to_string()))?;
         let data = json!({ "activity": reported.as_str(), "event": report["event"], "runner": runner });
         events::append(&paths.events(), &Event::new(&meta.repo_id, &meta.run_id, "hook_reported", data))?;
     }
     Ok(paths.hook())
 }
 
-/// The run dir from `AGENCY_RUN_DIR`, checked against `AGENCY_RUN_ID` and its record.
-fn run_from_env() -> Result<RunPaths> {
+/// The run dir from `AGENCY_RUN_DIR`, checked against `AGENCY_RUN_ID` and its record (which
+/// is returned with it).
+fn run_from_env() -> Result<(RunPaths, meta::RunMeta)> {
     let outside = || {
         AgencyError::new(
             ErrorCode::Usage,
@@ -81,13 +83,12 @@ fn run_from_env() -> Result<RunPaths> {
     let dir = PathBuf::from(std::env::var_os("AGENCY_RUN_DIR").ok_or_else(outside)?);
     let run_id = std::env::var("AGENCY_RUN_ID").map_err(|_| outside())?;
     let paths = RunPaths::new(dir.clone());
-    let matches = dir.file_name().is_some_and(|n| n == run_id.as_str())
-        && meta::read(&paths.meta()).is_ok_and(|m| m.run_id == run_id);
-    if !matches {
-        return Err(AgencyError::new(
+    let record = meta::read(&paths.meta()).ok().filter(|m| m.run_id == run_id);
+    match record {
+        Some(meta) if dir.file_name().is_some_and(|n| n == run_id.as_str()) => Ok((paths, meta)),
+        _ => Err(AgencyError::new(
             ErrorCode::RunNotFound,
             format!("AGENCY_RUN_DIR={} is not the record of run {run_id}", dir.display()),
-        ));
+        )),
     }
-    Ok(paths)
 }
