@@ -166,3 +166,13 @@ fn a_run_that_turns_needs_input_alerts_once() {
     assert!(!app.alerted.contains_key(&waiting.run_id));
     assert_eq!(app.update_rows(vec![row("a", "error", Tone::Problem, "API Error")]).len(), 1);
 }
+
+#[test]
+fn diff_and_log_pages_never_send_control_characters() {
+    // A worktree file or a log line carrying terminal escapes (clear screen, set title, bell).
+    let hostile = "+line \u{1b}[2J\u{1b}]0;pwned\u{7}\n-other\r\n";
+    let lines = crate::ui::work::page_lines(hostile);
+    assert_eq!(lines.len(), 2);
+    assert!(lines.iter().all(|l| !l.chars().any(char::is_control)), "{lines:?}");
+    assert!(lines[0].starts_with("+line "), "{lines:?}");
+}

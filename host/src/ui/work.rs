@@ -201,7 +201,8 @@ pub fn load(env: &Env, app: &App, what: Load) -> Result<Mode> {
             lines.push(String::new());
             lines.push("recent events:".into());
             let (events, _) = crate::store::events::read(&view.entry.paths.events());
-            lines.extend(events.iter().rev().take(20).map(|e| format!("  {}  {}  {}", e.timestamp, e.event, e.data)));
+            let recent = events.iter().rev().take(20).map(|e| format!("  {}  {}  {}", e.timestamp, e.event, e.data));
+            lines.extend(recent.map(|line| crate::safe_text::escape_controls(&line).into_owned()));
             Ok(page(format!("details of {}", name_of(app, &run_id)), lines, None))
         }
         Load::Diff(run_id) => {
@@ -210,7 +211,7 @@ pub fn load(env: &Env, app: &App, what: Load) -> Result<Mode> {
             let diff = crate::git::diff_against(&run.worktree, &base, PAGE_LIMIT)?;
             let lines: Vec<String> = match diff.trim().is_empty() {
                 true => vec![format!("no changes against {base}")],
-                false => diff.lines().map(String::from).collect(),
+                false => page_lines(&diff),
             };
             Ok(page(format!("diff of {} against its parent ({})", run.meta.name, run.meta.parent_branch), lines, None))
         }
@@ -226,10 +227,7 @@ pub fn load(env: &Env, app: &App, what: Load) -> Result<Mode> {
             let bytes = crate::store::read::read_tail(path, PAGE_LIMIT)
                 .map_err(|e| AgencyError::io(ErrorCode::RunNotFound, "cannot read the log", path, e))?
                 .unwrap_or_default();
-            let lines: Vec<String> = String::from_utf8_lossy(&bytes)
-                .lines()
-                .map(|l| crate::safe_text::escape_controls(l).into_owned())
-                .collect();
+            let lines = page_lines(&String::from_utf8_lossy(&bytes));
             let scroll = lines.len().saturating_sub(10);
             let mut page = page(
                 format!("{name} log of {} ({}/{})", name_of(app, &run_id), kind % logs.len() + 1, logs.len()),
@@ -251,6 +249,12 @@ pub fn load(env: &Env, app: &App, what: Load) -> Result<Mode> {
             }))
         }
     }
+}
+
+/// The lines of a page. Diffs and logs are the worktree's and the agent's bytes: control
+/// characters are shown escaped, never sent to the terminal.
+pub fn page_lines(text: &str) -> Vec<String> {
+    text.lines().map(|l| crate::safe_text::escape_controls(l).into_owned()).collect()
 }
 
 fn name_of(app: &App, run_id: &str) -> String {
