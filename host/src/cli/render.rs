@@ -28,6 +28,7 @@ pub enum RunJson<'a> {
         branch: &'a str,
         parent_branch: &'a str,
         worktree_path: &'a str,
+        #[serde(serialize_with = "lossy_path")]
         run_dir: &'a Path,
         created_at: &'a str,
         tmux_session_name: Option<&'a str>,
@@ -39,10 +40,17 @@ pub enum RunJson<'a> {
     Broken {
         run_id: &'a str,
         repo_id: &'a str,
+        #[serde(serialize_with = "lossy_path")]
         run_dir: &'a Path,
         status: Option<&'a Status>,
         broken: BrokenJson,
     },
+}
+
+/// A path as text even when it is not UTF-8 (a listing is written as it is serialised, so a
+/// serialisation error would leave half a document on stdout).
+fn lossy_path<S: serde::Serializer>(path: &&Path, serializer: S) -> std::result::Result<S::Ok, S::Error> {
+    serializer.collect_str(&path.display())
 }
 
 #[derive(Serialize)]
