@@ -14,6 +14,12 @@ use std::time::{Duration, Instant};
 
 pub mod agent;
 
+/// What a scoped thread returned (agency runs independent subprocesses side by side this way).
+/// Its panic would be a bug, and goes on unchanged as the caller's own panic report.
+pub fn joined<T>(handle: std::thread::ScopedJoinHandle<'_, T>) -> T {
+    handle.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+}
+
 /// Default limit for commands that should be quick (git plumbing, tmux queries).
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(60);
 const STDOUT_LIMIT: usize = 16 * 1024 * 1024;

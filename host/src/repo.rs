@@ -99,7 +99,7 @@ pub fn locate(cwd: &Path, store: &Store) -> Result<Option<Located>> {
     // one after the other (together they are most of what a command in a repository costs).
     let (found, origin) = std::thread::scope(|scope| {
         let origin = scope.spawn(|| Origin::read(cwd));
-        (git::toplevel_and_common_dir(cwd), origin.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic)))
+        (git::toplevel_and_common_dir(cwd), crate::process::joined(origin))
     });
     let Some((top, common)) = found? else {
         return Ok(None);

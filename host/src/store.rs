@@ -7,6 +7,7 @@
 //! ${AGENCY_DATA_DIR}/repo_index.json
 //! ${AGENCY_DATA_DIR}/repos/<repo_id>/repo.json
 //! ${AGENCY_DATA_DIR}/repos/<repo_id>/lock
+//! ${AGENCY_DATA_DIR}/repos/<repo_id>/names.json   (a cache: which runs hold which names)
 //! ${AGENCY_DATA_DIR}/repos/<repo_id>/runs/<run_id>/{meta.json,events.jsonl,logs/,verify_record.json,transcript.txt}
 //! ${AGENCY_DATA_DIR}/repos/<repo_id>/worktrees/<run_id>/
 //! ```
@@ -17,6 +18,7 @@ pub mod dirs;
 pub mod events;
 pub mod lock;
 pub mod meta;
+pub mod name_index;
 pub mod names;
 pub mod ports;
 pub mod read;

@@ -124,6 +124,44 @@ fn duplicate_name_among_live_runs() {
     assert_eq!(env.worktree_count(&repo), 2);
 }
 
+/// The name check reads `names.json` instead of every record, and never trusts it past what
+/// it covers: a record another tool wrote into the runs dir (the Go original, a copy), an
+/// archived run, a restored one and a deleted or damaged index are all seen.
+#[test]
+fn the_name_index_sees_every_way_a_name_is_taken_or_freed() {
+    let env = TestEnv::new();
+    let repo = env.repo("r");
+    let (first, _) = env.start_run(&repo, "one");
+    let first_dir = env.run_dir_of(&first);
+    let index = first_dir.parent().unwrap().parent().unwrap().join("names.json");
+    assert!(index.is_file(), "run writes the index");
+
+    // A run written behind agency's back holds its name.
+    let foreign_id = "20200101000000-f00d";
+    let foreign_dir = first_dir.parent().unwrap().join(foreign_id);
+    std::fs::create_dir(&foreign_dir).unwrap();
+    let mut record = env.meta(&first_dir);
+    record["run_id"] = foreign_id.into();
+    record["name"] = "two".into();
+    std::fs::write(foreign_dir.join("meta.json"), record.to_string()).unwrap();
+    env.agency(&repo, &["run", "--detached", "--name", "two"]).err("E_NAME_EXISTS");
+
+    // Archiving frees the name; restoring takes it back, even with a newer run of that name
+    // archived in between (the index then lists the restored run again).
+    env.agency(&repo, &["clean", "one", "--yes"]).ok();
+    let (second, _) = env.start_run(&repo, "one");
+    env.agency(&repo, &["clean", &second, "--yes"]).ok();
+    env.agency(&repo, &["restore", &first]).ok();
+    env.agency(&repo, &["run", "--detached", "--name", "one"]).err("E_NAME_EXISTS");
+
+    // A damaged or deleted index is rebuilt from the records.
+    std::fs::write(&index, "{ damaged").unwrap();
+    env.agency(&repo, &["run", "--detached", "--name", "one"]).err("E_NAME_EXISTS");
+    std::fs::remove_file(&index).unwrap();
+    env.agency(&repo, &["run", "--detached", "--name", "two"]).err("E_NAME_EXISTS");
+    env.agency(&repo, &["run", "--detached", "--name", "three"]).ok();
+}
+
 #[test]
 fn inside_an_agency_worktree() {
     let env = TestEnv::new();

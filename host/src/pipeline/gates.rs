@@ -13,8 +13,8 @@ use crate::error::{AgencyError, ErrorCode, Result};
 use crate::git;
 use crate::plugin::api::PlanRequest;
 use crate::repo::{self, Located, Repo};
+use crate::store::name_index::NameIndex;
 use crate::store::names;
-use crate::store::runs;
 
 /// What the gates established.
 #[derive(Debug, Clone)]
@@ -67,6 +67,27 @@ pub fn dirty_error(code: ErrorCode, what: &str, dir: &Path, lines: &[String], hi
 /// Check a run can be created; establish the parent branch and the validated name.
 pub fn check(env: &Env, name: Option<&str>, parent: Option<&str>) -> Result<Gated> {
     let repo = require_main_checkout(env)?;
+    // `git status` of a large checkout is the slowest gate and `tmux -V` a process of its
+    // own: both start now, run while the other gates do, and are answered in their place
+    // (so errors come in the same order as if they ran one after another).
+    std::thread::scope(|scope| {
+        let status = scope.spawn(|| git::status_porcelain(&repo.root));
+        let tmux = scope.spawn(crate::tmux::version);
+        use crate::process::joined;
+        check_in(env, &repo, name, parent, || joined(tmux).map(drop), || joined(status))
+    })
+    .map(|(config, parent_branch)| Gated { repo, config, parent_branch, name: name.map(str::to_string) })
+}
+
+/// The gates in order, given the answers of the two probes started early.
+fn check_in(
+    env: &Env,
+    repo: &Repo,
+    name: Option<&str>,
+    parent: Option<&str>,
+    tmux_version: impl FnOnce() -> Result<()>,
+    status: impl FnOnce() -> Result<Vec<String>>,
+) -> Result<(AgencyJson, String)> {
     if !git::has_commits(&repo.root)? {
         return Err(AgencyError::new(ErrorCode::EmptyRepo, "the repository has no commits yet")
             .with_hint("git commit --allow-empty -m 'initial commit'"));
@@ -78,7 +99,7 @@ pub fn check(env: &Env, name: Option<&str>, parent: Option<&str>) -> Result<Gate
     }
     // tmux must be there, and a `$TMUX` that names a dead server is an error now, not after
     // the worktree exists.
-    crate::tmux::version()?;
+    tmux_version()?;
     crate::tmux::Server::for_new_session()?;
     let parent_branch = match parent {
         Some(branch) => {
@@ -93,7 +114,7 @@ pub fn check(env: &Env, name: Option<&str>, parent: Option<&str>) -> Result<Gate
         })?,
     };
     warn_if_behind(env, &repo.root, &parent_branch);
-    let dirty = git::status_porcelain(&repo.root)?;
+    let dirty = status()?;
     if !dirty.is_empty() {
         return Err(dirty_error(
             ErrorCode::ParentDirty,
@@ -104,9 +125,9 @@ pub fn check(env: &Env, name: Option<&str>, parent: Option<&str>) -> Result<Gate
         ));
     }
     if let Some(name) = name {
-        ensure_name_free(env, &repo.id, name)?;
+        ensure_name_free(env, &NameIndex::load(&env.store, &repo.id), name)?;
     }
-    Ok(Gated { repo, config, parent_branch, name: name.map(str::to_string) })
+    Ok((config, parent_branch))
 }
 
 /// `--parent` names no local branch: say what it is and how to make a branch of it.
@@ -146,16 +167,8 @@ fn warn_if_behind(env: &Env, root: &Path, parent: &str) {
 }
 
 /// `E_NAME_EXISTS` when a live run of the repo already uses `name`.
-pub fn ensure_name_free(env: &Env, repo_id: &str, name: &str) -> Result<()> {
-    let existing = runs::scan_repo(&env.store, repo_id);
-    // A run whose worktree could never be created holds nothing under its name.
-    let occupies = |r: &&runs::RunEntry| {
-        r.is_live()
-            && r.meta
-                .as_ref()
-                .is_ok_and(|m| m.pipeline.as_ref().and_then(|p| p.failed_step.as_deref()) != Some("worktree"))
-    };
-    match existing.iter().filter(occupies).find(|r| r.name() == Some(name)) {
+pub fn ensure_name_free(env: &Env, names: &NameIndex, name: &str) -> Result<()> {
+    match names.holder(&env.store, name) {
         Some(run) => Err(AgencyError::new(
             ErrorCode::NameExists,
             format!("a live run named `{name}` already exists ({})", run.run_id),

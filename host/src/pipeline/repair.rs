@@ -113,6 +113,10 @@ pub fn repair(env: &Env, dry_run: bool) -> Result<Vec<Finding>> {
             check_git_worktrees(&mut repairs, &repo.root);
         }
         check_lock(env, &mut repairs, repo_id);
+        if !dry_run {
+            // Repairs rebuild and move records: the next name check reads them all again.
+            crate::store::name_index::forget(&env.store, repo_id);
+        }
     }
     check_sessions(env, &mut repairs, &repo_ids);
     Ok(repairs.findings)

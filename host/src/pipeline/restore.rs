@@ -16,6 +16,7 @@ use crate::git::{self, Worktree};
 use crate::query::{self, Purpose, RunRepository};
 use crate::store::confined::Confined;
 use crate::store::meta::{Archive, RunMeta};
+use crate::store::name_index::NameIndex;
 use crate::store::worktree::WorktreePaths;
 
 pub fn restore(env: &Env, reference: &str) -> Result<RunMeta> {
@@ -72,6 +73,11 @@ pub fn restore(env: &Env, reference: &str) -> Result<RunMeta> {
             a.removal_started_at = None;
             m.flags_mut().abandoned = false;
             m.git_common_dir = Some(repo.common_dir.display().to_string());
+            // The run holds its name again, recorded under the same lock as the record. Restore
+            // does not refuse a name a newer run took meanwhile (getting work back comes
+            // first; both answer to their run ids), so the index keeps both holders. It is a
+            // cache: one not written is stale, and the next check reads every record.
+            let _ = NameIndex::load(&env.store, &m.repo_id).record(&env.store, &m.name, &m.run_id);
         })
     })
 }

@@ -20,6 +20,7 @@ use crate::error::{AgencyError, ErrorCode, Result};
 use crate::git;
 use crate::plugin::api::{Mode, PlanRequest};
 use crate::store::meta::{self, Attention, RunMeta};
+use crate::store::name_index::NameIndex;
 use crate::store::names;
 use crate::store::{RunPaths, repo_record};
 use std::path::Path;
@@ -314,8 +315,9 @@ fn reserve_ports(env: &Env, repo_id: &str, run_id: &str) -> Option<u16> {
 /// Pick a run id and name and create the run dir exclusively (`E_RUN_DIR_EXISTS` is never
 /// reused: a collision draws a fresh id, unless the id is pinned by a test).
 fn claim_run_dir(env: &Env, gated: &Gated, req: &RunRequest) -> Result<(String, String)> {
+    let index = NameIndex::load(&env.store, &gated.repo.id);
     if let Some(name) = &gated.name {
-        gates::ensure_name_free(env, &gated.repo.id, name)?;
+        gates::ensure_name_free(env, &index, name)?;
     }
     let runs_dir = env.store.runs_dir(&gated.repo.id);
     crate::store::dirs::ensure_dir(&runs_dir)?;
@@ -326,7 +328,7 @@ fn claim_run_dir(env: &Env, gated: &Gated, req: &RunRequest) -> Result<(String, 
         let name = match &gated.name {
             Some(name) => name.clone(),
             None => names::derive_name(req.title.as_deref(), &short, |candidate| {
-                gates::ensure_name_free(env, &gated.repo.id, candidate).is_err()
+                gates::ensure_name_free(env, &index, candidate).is_err()
             }),
         };
         if pinned.is_none() && git::branch_exists(&gated.repo.root, &names::branch_name(&name, &run_id))? {
@@ -338,6 +340,9 @@ fn claim_run_dir(env: &Env, gated: &Gated, req: &RunRequest) -> Result<(String, 
                 std::fs::create_dir(paths.logs()).map_err(|e| {
                     AgencyError::io(ErrorCode::RunDirCreateFailed, "cannot create the run's logs dir", &paths.logs(), e)
                 })?;
+                // A cache: an index that could not be written is stale, and the next check
+                // reads every record instead.
+                let _ = index.record(&env.store, &name, &run_id);
                 return Ok((run_id, name));
             }
             Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists && pinned.is_none() => continue,

@@ -311,6 +311,12 @@ impl RunMeta {
         self.archive.as_ref().is_some_and(|a| a.archived_at.is_some())
     }
 
+    /// Whether the run keeps its name from other runs: live, and its worktree was created
+    /// (a run that failed before it holds nothing).
+    pub fn holds_name(&self) -> bool {
+        !self.is_archived() && self.pipeline.as_ref().and_then(|p| p.failed_step.as_deref()) != Some("worktree")
+    }
+
     /// The tmux server the run's session is on.
     pub fn tmux_server(&self) -> crate::tmux::Server {
         crate::tmux::Server::of_run(self.tmux_socket.as_deref())

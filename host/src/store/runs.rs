@@ -118,9 +118,8 @@ fn load_newest_first(store: &Store, mut ids: Vec<(String, String)>) -> Vec<RunEn
     std::thread::scope(|scope| {
         let workers: Vec<_> =
             ids.chunks(chunk).map(|part| scope.spawn(|| part.iter().map(load).collect::<Vec<_>>())).collect();
-        // meta::read turns every bad record into a broken entry; a worker's panic would be a
-        // bug, and is passed on to the main thread's panic report unchanged.
-        workers.into_iter().flat_map(|w| w.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic))).collect()
+        // meta::read turns every bad record into a broken entry: no worker fails.
+        workers.into_iter().flat_map(crate::process::joined).collect()
     })
 }
 

@@ -1,0 +1,222 @@
+//! Which runs hold each name of a repository, kept in `repos/<repo_id>/names.json`, so that
+//! `run` checks a name without reading every record the repository ever had (a repository
+//! with a thousand archived runs starts a run as fast as a new one).
+//!
+//! The file is a cache, never the truth, and anyone may delete it:
+//! - an entry counts only when the record it points at still holds the name (live, same name,
+//!   its worktree created) — archiving a run frees its name without touching the index;
+//! - the file remembers the `runs/` directory as it was when the index last covered every run
+//!   in it (modification time, link count, inode). Any run directory created or removed
+//!   behind its back (the Go agency, an older agency, a hand edit, `repair`) changes that, and
+//!   the next check reads every record again and rebuilds the index;
+//! - records that could not be read at the rebuild are listed and read again at every check,
+//!   so a record repaired by hand is seen;
+//! - it is written only under the repository lock, by the process that creates (or restores)
+//!   a run, so two writers never lose each other's entries.
+//!
+//! What the index trusts: a record's `name` never changes once written (agency never renames
+//! a run).
+
+use std::collections::BTreeMap;
+use std::os::unix::fs::MetadataExt;
+
+use serde::{Deserialize, Serialize};
+
+use super::Store;
+use super::atomic::write_json_atomic;
+use super::runs::{self, RunEntry};
+use crate::error::{AgencyError, ErrorCode, Result};
+
+/// The index of one repository, as read (and rebuilt when stale).
+#[derive(Debug, Default, Serialize, Deserialize)]
+pub struct NameIndex {
+    /// `runs/` when the index last covered all of it.
+    #[serde(default)]
+    runs_dir: Option<DirStamp>,
+    /// name → the runs that held it when they were recorded (newest last).
+    #[serde(default)]
+    names: BTreeMap<String, Vec<String>>,
+    /// Runs whose record could not be read when the index was rebuilt.
+    #[serde(default)]
+    unreadable: Vec<String>,
+    #[serde(skip)]
+    repo_id: String,
+}
+
+/// What changes whenever an entry is created in or removed from a directory.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+struct DirStamp {
+    mtime_sec: i64,
+    mtime_nsec: i64,
+    nlink: u64,
+    inode: u64,
+}
+
+impl DirStamp {
+    fn of(store: &Store, repo_id: &str) -> Option<DirStamp> {
+        let meta = std::fs::metadata(store.runs_dir(repo_id)).ok()?;
+        Some(DirStamp {
+            mtime_sec: meta.mtime(),
+            mtime_nsec: meta.mtime_nsec(),
+            nlink: meta.nlink(),
+            inode: meta.ino(),
+        })
+    }
+}
+
+impl NameIndex {
+    /// The index of `repo_id`, read from its file when that still covers every run, else
+    /// rebuilt from the records (not written: see [`NameIndex::record`]).
+    pub fn load(store: &Store, repo_id: &str) -> NameIndex {
+        let current = DirStamp::of(store, repo_id);
+        let stored: Option<NameIndex> = super::read_json(&path(store, repo_id));
+        let mut index = match stored {
+            Some(index) if index.runs_dir.is_some() && index.runs_dir == current => index,
+            _ => rebuild(store, repo_id, current),
+        };
+        index.repo_id = repo_id.to_string();
+        index
+    }
+
+    /// The run holding `name`, if any: the newest recorded run whose record still holds it,
+    /// or a run whose record could not be read at the rebuild and now holds it.
+    pub fn holder(&self, store: &Store, name: &str) -> Option<RunEntry> {
+        let recorded = self.names.get(name).into_iter().flatten().rev();
+        recorded
+            .chain(&self.unreadable)
+            .map(|run_id| RunEntry::load(store, &self.repo_id, run_id))
+            .find(|entry| entry.meta.as_ref().is_ok_and(|m| m.name == name && m.holds_name()))
+    }
+
+    /// Record that `run_id` now holds `name` and write the index, stamped with `runs/` as it
+    /// is now. The caller holds the repository lock and has just created (or restored) the
+    /// run; entries whose runs no longer hold their name are dropped on the way.
+    pub fn record(mut self, store: &Store, name: &str, run_id: &str) -> Result<()> {
+        self.names.retain(|held, runs| {
+            runs.retain(|id| {
+                RunEntry::load(store, &self.repo_id, id).meta.is_ok_and(|m| m.name == *held && m.holds_name())
+            });
+            !runs.is_empty()
+        });
+        let runs = self.names.entry(name.to_string()).or_default();
+        if !runs.iter().any(|id| id == run_id) {
+            runs.push(run_id.to_string());
+        }
+        self.runs_dir = DirStamp::of(store, &self.repo_id);
+        let path = path(store, &self.repo_id);
+        write_json_atomic(&path, &self).map_err(|e| {
+            // The old file may still look current (a restore changes no directory): remove it.
+            forget(store, &self.repo_id);
+            AgencyError::io(ErrorCode::StoreWriteFailed, "cannot write the run name index", &path, e)
+        })
+    }
+}
+
+/// Forget the index of `repo_id` (after a repair rebuilt or moved records): the next check
+/// reads every record again.
+pub fn forget(store: &Store, repo_id: &str) {
+    let _ = std::fs::remove_file(path(store, repo_id));
+}
+
+fn path(store: &Store, repo_id: &str) -> std::path::PathBuf {
+    store.repo_dir(repo_id).join("names.json")
+}
+
+/// Read every record of the repository. The stamp is taken before the scan: a run created
+/// during it changes `runs/` again, and the next load rebuilds once more.
+fn rebuild(store: &Store, repo_id: &str, stamp: Option<DirStamp>) -> NameIndex {
+    let mut index = NameIndex { runs_dir: stamp, ..NameIndex::default() };
+    // Oldest first, so each name's list ends with its newest holder.
+    for entry in runs::scan_repo(store, repo_id).into_iter().rev() {
+        match &entry.meta {
+            Ok(meta) if meta.holds_name() => index.names.entry(meta.name.clone()).or_default().push(entry.run_id),
+            Ok(_) => {}
+            Err(_) => index.unreadable.push(entry.run_id),
+        }
+    }
+    index
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::meta::{self, RunMeta};
+
+    fn world() -> (tempfile::TempDir, Store) {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::new(dir.path().to_path_buf());
+        (dir, store)
+    }
+
+    fn write_run(store: &Store, run_id: &str, name: &str, archived: bool) {
+        let paths = store.run_paths("r", run_id);
+        std::fs::create_dir_all(&paths.dir).unwrap();
+        let mut m = RunMeta {
+            schema_version: "1.0".into(),
+            run_id: run_id.into(),
+            repo_id: "r".into(),
+            name: name.into(),
+            ..Default::default()
+        };
+        if archived {
+            m.archive = Some(meta::Archive { archived_at: Some("2026-01-01T00:00:00Z".into()), ..Default::default() });
+        }
+        meta::write(&paths.meta(), &m).unwrap();
+    }
+
+    fn holder(store: &Store, name: &str) -> Option<String> {
+        NameIndex::load(store, "r").holder(store, name).map(|e| e.run_id)
+    }
+
+    #[test]
+    fn a_written_index_answers_without_a_scan_and_archiving_frees_the_name() {
+        let (_dir, store) = world();
+        write_run(&store, "20260101000000-aaaa", "fix", false);
+        NameIndex::load(&store, "r").record(&store, "fix", "20260101000000-aaaa").unwrap();
+        assert_eq!(holder(&store, "fix").as_deref(), Some("20260101000000-aaaa"));
+        // Archived in place (no run dir created or removed): the entry no longer counts.
+        write_run(&store, "20260101000000-aaaa", "fix", true);
+        assert_eq!(holder(&store, "fix"), None);
+        // A record the index does not know, written into the stamped directory without
+        // changing it, is invisible: the index really is what answers.
+        let stamp = DirStamp::of(&store, "r");
+        let hidden = store.run_paths("r", "20260101000000-aaaa");
+        write_run(&store, "20260101000000-aaaa", "other", false);
+        assert_eq!(DirStamp::of(&store, "r"), stamp);
+        assert!(hidden.meta().is_file());
+        assert_eq!(holder(&store, "other"), None);
+    }
+
+    #[test]
+    fn a_run_created_behind_its_back_is_found() {
+        let (_dir, store) = world();
+        write_run(&store, "20260101000000-aaaa", "fix", false);
+        NameIndex::load(&store, "r").record(&store, "fix", "20260101000000-aaaa").unwrap();
+        write_run(&store, "20260102000000-bbbb", "foreign", false);
+        assert_eq!(holder(&store, "foreign").as_deref(), Some("20260102000000-bbbb"));
+        assert_eq!(holder(&store, "fix").as_deref(), Some("20260101000000-aaaa"));
+    }
+
+    #[test]
+    fn an_unreadable_record_is_read_again_at_every_check() {
+        let (_dir, store) = world();
+        let paths = store.run_paths("r", "20260101000000-aaaa");
+        std::fs::create_dir_all(&paths.dir).unwrap();
+        std::fs::write(paths.meta(), "{ not json").unwrap();
+        NameIndex::load(&store, "r").record(&store, "x", "20260101000000-aaaa").unwrap();
+        assert_eq!(holder(&store, "fix"), None);
+        write_run(&store, "20260101000000-aaaa", "fix", false);
+        assert_eq!(holder(&store, "fix").as_deref(), Some("20260101000000-aaaa"));
+    }
+
+    #[test]
+    fn a_damaged_or_deleted_index_is_rebuilt() {
+        let (_dir, store) = world();
+        write_run(&store, "20260101000000-aaaa", "fix", false);
+        NameIndex::load(&store, "r").record(&store, "fix", "20260101000000-aaaa").unwrap();
+        std::fs::write(path(&store, "r"), "garbage").unwrap();
+        assert_eq!(holder(&store, "fix").as_deref(), Some("20260101000000-aaaa"));
+        forget(&store, "r");
+        assert_eq!(holder(&store, "fix").as_deref(), Some("20260101000000-aaaa"));
+    }
+}
