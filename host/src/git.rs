@@ -238,6 +238,16 @@ pub fn has_commits(dir: &(impl Location + ?Sized)) -> Result<bool> {
     Ok(query(dir.git().args(["rev-parse", "--verify", "-q", "HEAD"]), "check for commits")?.is_some())
 }
 
+/// The branch HEAD is on, asked together with whether HEAD has a commit (one git process
+/// where `run`'s gates used two): `Ok(None)` when the repository has no commit yet,
+/// `Ok(Some(None))` on a detached HEAD.
+pub fn head_branch(dir: &(impl Location + ?Sized)) -> Result<Option<Option<String>>> {
+    let cmd = dir.git().args(["rev-parse", "HEAD", "--symbolic-full-name", "HEAD", "--"]);
+    let Some(out) = query(cmd, "read HEAD")? else { return Ok(None) };
+    let symbolic = out.lines().nth(1).unwrap_or_default();
+    Ok(Some(symbolic.strip_prefix("refs/heads/").map(str::to_string)))
+}
+
 /// `git status --porcelain` lines (tracked changes and untracked files).
 pub fn status_porcelain(dir: &(impl Location + ?Sized)) -> Result<Vec<String>> {
     let out = run_ok(dir.git().args(["status", "--porcelain"]), "read git status")?;

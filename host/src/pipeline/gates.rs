@@ -88,10 +88,10 @@ fn check_in(
     tmux_version: impl FnOnce() -> Result<()>,
     status: impl FnOnce() -> Result<Vec<String>>,
 ) -> Result<(AgencyJson, String)> {
-    if !git::has_commits(&repo.root)? {
+    let Some(head_branch) = git::head_branch(&repo.root)? else {
         return Err(AgencyError::new(ErrorCode::EmptyRepo, "the repository has no commits yet")
             .with_hint("git commit --allow-empty -m 'initial commit'"));
-    }
+    };
     let config = AgencyJson::load(&repo.root)?;
     config.check_scripts_exist(&repo.root, &[crate::config::Phase::Setup])?;
     if let Some(name) = name {
@@ -108,7 +108,7 @@ fn check_in(
             }
             branch.to_string()
         }
-        None => git::current_branch(&repo.root)?.ok_or_else(|| {
+        None => head_branch.ok_or_else(|| {
             AgencyError::new(ErrorCode::DetachedHead, "HEAD is detached, so there is no current branch to branch from")
                 .with_hint("agency run --parent main   # or check out a branch first")
         })?,
