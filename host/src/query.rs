@@ -102,8 +102,14 @@ impl<'a> Watch<'a> {
     }
 
     pub fn views(&mut self, entries: Vec<RunEntry>) -> Vec<RunView> {
-        let live = LivePanes::read(&entries);
-        self.classifier.capture(&entries, &live);
+        // The panes to read are known from the records: they are captured while tmux is asked
+        // which sessions are alive (two tmux round trips side by side, not one after another).
+        let wanted = Classifier::wanted(&entries);
+        let (live, early) = std::thread::scope(|scope| {
+            let early = scope.spawn(|| Classifier::capture_batches(&wanted));
+            (LivePanes::read(&entries), crate::process::joined(early))
+        });
+        self.classifier.capture(wanted, early, &live);
         let env = self.classifier.env;
         entries.into_iter().map(|entry| view(env, entry, &live, &mut self.classifier)).collect()
     }
@@ -271,22 +277,45 @@ impl<'a> Classifier<'a> {
         }
     }
 
-    /// Capture the panes of the live interactive agents among `entries`.
-    fn capture(&mut self, entries: &[RunEntry], live: &LivePanes) {
+    /// The sessions of interactive agents that, by their records, may be live: per server.
+    fn wanted(entries: &[RunEntry]) -> HashMap<Server, Vec<String>> {
         let mut by_server: HashMap<Server, Vec<String>> = HashMap::new();
         for entry in entries {
             let Some(meta) = entry.meta.as_ref().ok().filter(|m| !m.is_archived()) else { continue };
+            let Some(session) = &meta.tmux_session_name else { continue };
             let headless = meta.launch.as_ref().is_some_and(|l| l.mode == "headless");
-            if live.pane(meta).is_some() && !entry.paths.runner_exit().exists() && !headless {
-                let session = meta.tmux_session_name.clone().unwrap_or_default();
-                by_server.entry(meta.tmux_server()).or_default().push(session);
+            if !headless && !entry.paths.runner_exit().exists() {
+                by_server.entry(meta.tmux_server()).or_default().push(session.clone());
             }
         }
+        by_server
+    }
+
+    /// One capture call per server for all of its wanted sessions.
+    fn capture_batches(wanted: &HashMap<Server, Vec<String>>) -> HashMap<Server, Result<Vec<String>>> {
+        wanted.iter().map(|(server, sessions)| (server.clone(), tmux::capture_panes(server, sessions))).collect()
+    }
+
+    /// Keep the screens of the wanted sessions that are live. A batch that failed (a session
+    /// in it has ended) is read again for the live sessions only, and if that fails too
+    /// (one ended since), one by one.
+    fn capture(
+        &mut self,
+        wanted: HashMap<Server, Vec<String>>,
+        mut early: HashMap<Server, Result<Vec<String>>>,
+        live: &LivePanes,
+    ) {
         let mut screens = HashMap::new();
-        for (server, sessions) in by_server {
+        for (server, sessions) in wanted {
+            let is_live = |session: &String| live.panes.contains_key(&(server.clone(), session.clone()));
+            if let Some(Ok(texts)) = early.remove(&server) {
+                let both = sessions.into_iter().zip(texts).filter(|(session, _)| is_live(session));
+                screens.extend(both.map(|(session, text)| ((server.clone(), session), text)));
+                continue;
+            }
+            let sessions: Vec<String> = sessions.into_iter().filter(is_live).collect();
             match tmux::capture_panes(&server, &sessions) {
                 Ok(texts) => screens.extend(sessions.into_iter().map(|s| (server.clone(), s)).zip(texts)),
-                // A session that vanished mid-batch fails the batch: read the rest one by one.
                 Err(_) => {
                     for session in sessions {
                         if let Ok(text) = tmux::capture_pane(&server, &session, 0) {

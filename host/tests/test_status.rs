@@ -88,6 +88,28 @@ fn a_fake_claude_goes_through_every_state() {
     assert!(runner_cmd.contains(&format!("--resume {id}")), "{runner_cmd}");
 }
 
+/// `ls` captures the panes its records name while it asks tmux which sessions are alive: a
+/// session that ended fails that batch, and the live ones are still read and classified.
+#[test]
+fn a_session_that_ended_does_not_hide_the_screens_of_the_others() {
+    let env = TestEnv::new();
+    let repo = env.repo("r");
+    let (gone, _) = env.start_run(&repo, "gone");
+    env.start_run(&repo, "alive");
+    env.tmux(&["kill-session", "-t", &format!("=agency_{gone}")]);
+    let status_of = |ls: &serde_json::Value, name: &str| {
+        ls["runs"].as_array().unwrap().iter().find(|r| r["name"] == name).unwrap()["status"].clone()
+    };
+    let ls = wait_until("the live run read as idle", 20, || {
+        let ls = env.agency(&repo, &["ls", "--json"]).json();
+        if status_of(&ls, "alive")["label"] == "idle" { Ok(ls) } else { Err(format!("{ls:#}")) }
+    });
+    let status = |name: &str| status_of(&ls, name);
+    assert_eq!(status("gone")["runtime"], "session_gone", "{ls}");
+    assert_eq!(status("alive")["runtime"], "session_alive", "{ls}");
+    assert_eq!(status("alive")["decided_by"], "screen:shell", "{ls}");
+}
+
 fn write_status(worktree: &Path, body: serde_json::Value) {
     std::fs::write(worktree.join(".agency/state/runner_status.json"), body.to_string()).unwrap();
 }
