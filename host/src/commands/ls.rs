@@ -26,6 +26,14 @@ pub struct LsArgs {
 pub fn cmd_ls(ctx: &CommandContext, args: LsArgs) -> Result<()> {
     let scope = query::scope(&ctx.env, args.all_repos)?;
     let runs_in_scope = query::list(&ctx.env, &scope, args.all)?;
+    let result = print(ctx, &args, &runs_in_scope);
+    // The process ends right after a listing: freeing a thousand records one by one would
+    // cost more than printing them did. The kernel takes the memory back at exit.
+    std::mem::forget(runs_in_scope);
+    result
+}
+
+fn print(ctx: &CommandContext, args: &LsArgs, runs_in_scope: &[query::RunView]) -> Result<()> {
     if args.json {
         #[derive(serde::Serialize)]
         struct Listing<'a> {
@@ -44,7 +52,7 @@ pub fn cmd_ls(ctx: &CommandContext, args: LsArgs) -> Result<()> {
     let mut rows = vec![
         ["NAME", "STATUS", "RUNNER", "CREATED", "RUN ID", "REASON"].map(|h| ctx.out.paint(h, Style::Bold)).to_vec(),
     ];
-    for view in &runs_in_scope {
+    for view in runs_in_scope {
         let meta = view.entry.meta.as_ref().ok();
         rows.push(vec![
             meta.map_or("?".into(), |m| render::text(&m.name, 40)),
