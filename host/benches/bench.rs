@@ -228,7 +228,10 @@ fn plugins(bench: &Bench, report: &mut Report) -> Vec<(String, f64)> {
         });
         bench.time(agency(), &["plugin", "inspect", id], &root);
         let (warm, floor) = report.sample_pair(
-            [&format!("plugin {id}: warm load + info (cache hit)"), &format!("  agency --version, alternating with {id}")],
+            [
+                &format!("plugin {id}: warm load + info (cache hit)"),
+                &format!("  agency --version, alternating with {id}"),
+            ],
             15,
             |_| bench.time(agency(), &["plugin", "inspect", id], &root),
             |_| bench.time(agency(), &["--version"], &root),

@@ -25,6 +25,7 @@ use crate::repo;
 use crate::status::{self, AgentExit, HeadlessOutcome, ScreenSignal, Signals, Status, StatusFile};
 use crate::store::confined::Confined;
 use crate::store::meta::RunMeta;
+use crate::store::name_index::NameIndex;
 use crate::store::repo_record;
 use crate::store::runs::{self, Resolve, RunEntry};
 use crate::store::worktree::{STATUS_TEMPLATE_SUMMARY, WorktreePaths};
@@ -118,6 +119,11 @@ impl<'a> Watch<'a> {
 /// Resolve `<ref>` for `purpose` (see [`Purpose`]).
 pub fn find(env: &Env, reference: &str, purpose: Purpose) -> Result<RunEntry> {
     let local = scope(env, false)?;
+    if purpose != Purpose::Restore
+        && let Some(entry) = by_full_run_id(env, reference.trim(), &local)
+    {
+        return Ok(entry);
+    }
     let how = if purpose == Purpose::Restore { Resolve::ArchivedNamesToo } else { Resolve::LiveNames };
     let candidates = entries(env, &local);
     match runs::resolve(&candidates, reference, how) {
@@ -142,6 +148,30 @@ pub fn find(env: &Env, reference: &str, purpose: Purpose) -> Result<RunEntry> {
             }
         }
         Err(err) => Err(err),
+    }
+}
+
+/// A full run id, the way scripts name runs, found without reading every record: its run
+/// directory is looked up in each repository of the scope, once the name indexes say that no
+/// live run there is named like it (a name resolves first). `None` sends the caller down the
+/// general path, which decides every other case exactly as before.
+fn by_full_run_id(env: &Env, reference: &str, local: &Scope) -> Option<RunEntry> {
+    if !crate::store::names::is_run_id(reference) {
+        return None;
+    }
+    let repo_ids = match local {
+        Scope::Repo { repo_id } => vec![repo_id.clone()],
+        Scope::AllRepos => runs::repo_ids(&env.store),
+    };
+    let named =
+        |repo_id: &String| !NameIndex::load_and_keep(&env.store, repo_id).live_named(&env.store, reference).is_empty();
+    if repo_ids.iter().any(named) {
+        return None;
+    }
+    let mut found = repo_ids.iter().filter(|repo_id| env.store.run_paths(repo_id, reference).dir.is_dir());
+    match (found.next(), found.next()) {
+        (Some(repo_id), None) => Some(RunEntry::load(&env.store, repo_id, reference)),
+        _ => None,
     }
 }
 

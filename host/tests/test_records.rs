@@ -82,6 +82,19 @@ fn refs_resolve_by_name_then_id_then_unique_prefix() {
     env.agency(&repo, &["show", "no-such-run"]).err("E_RUN_NOT_FOUND");
     // From outside the repo, ids still resolve (all repos are searched).
     assert!(env.agency(&env.root(), &["path", &id_a]).ok().trim().ends_with(&id_a));
+    // A full run id is looked up directly, but a live run *named* like it still comes first,
+    // inside the repository and from outside it, also when the name indexes are gone.
+    let (id_c, _) = create(&env, &repo, &id_a);
+    assert!(path_of(&id_a).ends_with(&id_c));
+    assert!(env.agency(&env.root(), &["path", &id_a]).ok().trim().ends_with(&id_c));
+    for index in env.run_dirs().iter().filter_map(|d| Some(d.parent()?.parent()?.join("names.json"))) {
+        let _ = std::fs::remove_file(index);
+    }
+    assert!(env.agency(&env.root(), &["path", &id_a]).ok().trim().ends_with(&id_c));
+    assert!(path_of(&id_b).ends_with(&id_b));
+    // Once that run is archived, the id names its own run again.
+    env.agency(&repo, &["clean", &id_c, "--yes"]).ok();
+    assert!(path_of(&id_a).ends_with(&id_a));
 }
 
 #[test]

@@ -1,6 +1,7 @@
-//! Which runs hold each name of a repository, kept in `repos/<repo_id>/names.json`, so that
-//! `run` checks a name without reading every record the repository ever had (a repository
-//! with a thousand archived runs starts a run as fast as a new one).
+//! Which live runs carry each name of a repository, kept in `repos/<repo_id>/names.json`, so
+//! that `run` checks a name, and a full run id resolves, without reading every record the
+//! repository ever had (a repository with a thousand archived runs starts a run as fast as
+//! a new one).
 //!
 //! The file is a cache, never the truth, and anyone may delete it:
 //! - an entry counts only when the record it points at still holds the name (live, same name,
@@ -11,19 +12,22 @@
 //!   the next check reads every record again and rebuilds the index;
 //! - records that could not be read at the rebuild are listed and read again at every check,
 //!   so a record repaired by hand is seen;
-//! - it is written only under the repository lock, by the process that creates (or restores)
-//!   a run, so two writers never lose each other's entries.
+//! - it is written only under the repository lock: by the process that creates (or restores)
+//!   a run, so two writers never lose each other's entries, and by a reader that had to
+//!   rebuild it, when it can take the lock without waiting.
 //!
 //! What the index trusts: a record's `name` never changes once written (agency never renames
 //! a run).
 
 use std::collections::BTreeMap;
 use std::os::unix::fs::MetadataExt;
+use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
 use super::Store;
 use super::atomic::write_json_atomic;
+use super::lock::RepoLock;
 use super::runs::{self, RunEntry};
 use crate::error::{AgencyError, ErrorCode, Result};
 
@@ -33,7 +37,7 @@ pub struct NameIndex {
     /// `runs/` when the index last covered all of it.
     #[serde(default)]
     runs_dir: Option<DirStamp>,
-    /// name → the runs that held it when they were recorded (newest last).
+    /// name → the live runs that carried it when they were recorded (newest last).
     #[serde(default)]
     names: BTreeMap<String, Vec<String>>,
     /// Runs whose record could not be read when the index was rebuilt.
@@ -68,24 +72,48 @@ impl NameIndex {
     /// The index of `repo_id`, read from its file when that still covers every run, else
     /// rebuilt from the records (not written: see [`NameIndex::record`]).
     pub fn load(store: &Store, repo_id: &str) -> NameIndex {
+        Self::load_or_rebuild(store, repo_id).0
+    }
+
+    /// The index, and whether it had to be rebuilt.
+    fn load_or_rebuild(store: &Store, repo_id: &str) -> (NameIndex, bool) {
         let current = DirStamp::of(store, repo_id);
         let stored: Option<NameIndex> = super::read_json(&path(store, repo_id));
-        let mut index = match stored {
-            Some(index) if index.runs_dir.is_some() && index.runs_dir == current => index,
-            _ => rebuild(store, repo_id, current),
+        let (mut index, rebuilt) = match stored {
+            Some(index) if index.runs_dir.is_some() && index.runs_dir == current => (index, false),
+            _ => (rebuild(store, repo_id, current), true),
         };
         index.repo_id = repo_id.to_string();
+        (index, rebuilt)
+    }
+
+    /// Like [`NameIndex::load`]; an index that had to be rebuilt is also written, when the
+    /// repository lock can be taken without waiting (a reader never waits for a writer).
+    pub fn load_and_keep(store: &Store, repo_id: &str) -> NameIndex {
+        let (index, rebuilt) = NameIndex::load_or_rebuild(store, repo_id);
+        if rebuilt && index.runs_dir.is_some() {
+            let lock = RepoLock::acquire(&store.lock_path(repo_id), "keep the run name index", Duration::ZERO, |_| {});
+            if lock.is_ok() && DirStamp::of(store, repo_id) == index.runs_dir {
+                let _ = write_json_atomic(&path(store, repo_id), &index);
+            }
+        }
         index
     }
 
     /// The run holding `name`, if any: the newest recorded run whose record still holds it,
     /// or a run whose record could not be read at the rebuild and now holds it.
     pub fn holder(&self, store: &Store, name: &str) -> Option<RunEntry> {
+        self.live_named(store, name).into_iter().find(|entry| entry.meta.as_ref().is_ok_and(|m| m.holds_name()))
+    }
+
+    /// Every live run whose record carries `name`, newest recorded first.
+    pub fn live_named(&self, store: &Store, name: &str) -> Vec<RunEntry> {
         let recorded = self.names.get(name).into_iter().flatten().rev();
         recorded
             .chain(&self.unreadable)
             .map(|run_id| RunEntry::load(store, &self.repo_id, run_id))
-            .find(|entry| entry.meta.as_ref().is_ok_and(|m| m.name == name && m.holds_name()))
+            .filter(|entry| entry.meta.as_ref().is_ok_and(|m| m.name == name && !m.is_archived()))
+            .collect()
     }
 
     /// Record that `run_id` now holds `name` and write the index, stamped with `runs/` as it
@@ -94,7 +122,7 @@ impl NameIndex {
     pub fn record(mut self, store: &Store, name: &str, run_id: &str) -> Result<()> {
         self.names.retain(|held, runs| {
             runs.retain(|id| {
-                RunEntry::load(store, &self.repo_id, id).meta.is_ok_and(|m| m.name == *held && m.holds_name())
+                RunEntry::load(store, &self.repo_id, id).meta.is_ok_and(|m| m.name == *held && !m.is_archived())
             });
             !runs.is_empty()
         });
@@ -129,7 +157,7 @@ fn rebuild(store: &Store, repo_id: &str, stamp: Option<DirStamp>) -> NameIndex {
     // Oldest first, so each name's list ends with its newest holder.
     for entry in runs::scan_repo(store, repo_id).into_iter().rev() {
         match &entry.meta {
-            Ok(meta) if meta.holds_name() => index.names.entry(meta.name.clone()).or_default().push(entry.run_id),
+            Ok(meta) if !meta.is_archived() => index.names.entry(meta.name.clone()).or_default().push(entry.run_id),
             Ok(_) => {}
             Err(_) => index.unreadable.push(entry.run_id),
         }

@@ -75,6 +75,15 @@ pub fn new_run_id() -> String {
     format!("{}-{:02x}{:02x}", crate::clock::run_id_stamp(crate::clock::now()), bytes[0], bytes[1])
 }
 
+/// Whether `text` has the shape of a run id: 14 digits, `-`, 4 lowercase hex digits.
+pub fn is_run_id(text: &str) -> bool {
+    let bytes = text.as_bytes();
+    bytes.len() == 19
+        && bytes[..14].iter().all(u8::is_ascii_digit)
+        && bytes[14] == b'-'
+        && bytes[15..].iter().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(b))
+}
+
 /// The random part of a run id (`20261125164441-1a2b` → `1a2b`).
 pub fn short_id(run_id: &str) -> &str {
     run_id.rsplit_once('-').map_or(run_id, |(_, s)| s)
@@ -123,5 +132,9 @@ mod tests {
         assert_eq!(id.len(), 19);
         assert_eq!(short_id(&id).len(), 4);
         assert_eq!(branch_name("fix", "20261125164441-1a2b"), "agency/fix-1a2b");
+        assert!(is_run_id(&id) && is_run_id("20261125164441-1a2b"));
+        for not_an_id in ["20261125164441-1A2B", "2026112516444-1a2b", "20261125164441_1a2b", "fix", ""] {
+            assert!(!is_run_id(not_an_id), "{not_an_id}");
+        }
     }
 }
