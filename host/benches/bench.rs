@@ -147,8 +147,9 @@ fn main() {
     );
 }
 
-/// `ls` over generated records: 1,000 runs in 10 repositories (100 in quick mode). Returns the
-/// peak memory of `ls --all-repos --json` in KiB.
+/// `ls` over generated records: 1,000 runs in 10 repositories (100 in quick mode), half of
+/// them archived (merged or abandoned) like the data of the side-by-side benchmark with the Go
+/// original. Returns the peak memory of `ls --all-repos --all --json` in KiB.
 fn listing(bench: &Bench, report: &mut Report) -> u64 {
     let per_repo = if bench.quick { 10 } else { 100 };
     let data = bench.root.join("data");
@@ -161,23 +162,27 @@ fn listing(bench: &Bench, report: &mut Report) -> u64 {
             let worktree = data.join("repos").join(&repo_id).join("worktrees").join(&run_id);
             std::fs::create_dir_all(run_dir.join("logs")).unwrap();
             std::fs::create_dir_all(&worktree).unwrap();
-            let meta = serde_json::json!({
+            let mut meta = serde_json::json!({
                 "schema_version": "1.0", "run_id": run_id, "repo_id": repo_id, "name": format!("run-{n}"), "title": format!("Generated run {n}"),
                 "runner": "shell", "runner_cmd": "sh", "parent_branch": "main", "branch": format!("agency/run-{n}-{n:04x}"),
                 "worktree_path": worktree, "created_at": "2026-01-01T00:00:00Z",
                 "pipeline": {"last_step": "scaffold"},
             });
+            if n % 2 == 1 {
+                meta["archive"] = serde_json::json!({"archived_at": "2026-01-02T00:00:00Z"});
+                meta["flags"] = serde_json::json!({"abandoned": n % 4 == 1});
+            }
             std::fs::write(run_dir.join("meta.json"), serde_json::to_vec_pretty(&meta).unwrap()).unwrap();
             last = run_id;
         }
     }
     let runs = 10 * per_repo;
     let root = bench.root.clone();
-    report.sample(&format!("agency ls --all-repos ({runs} runs, 10 repos)"), 15, |_| {
+    report.sample(&format!("agency ls --all-repos ({runs} runs, 10 repos, half live)"), 15, |_| {
         bench.time(agency(), &["ls", "--all-repos"], &root)
     });
-    report.sample(&format!("agency ls --all-repos --json ({runs} runs)"), 15, |_| {
-        bench.time(agency(), &["ls", "--all-repos", "--json"], &root)
+    report.sample(&format!("agency ls --all-repos --all --json ({runs} runs)"), 15, |_| {
+        bench.time(agency(), &["ls", "--all-repos", "--all", "--json"], &root)
     });
     report.sample("agency show <run>", 15, |_| bench.time(agency(), &["show", &last], &root));
     let peak = bench.peak_rss_kib(agency(), &["ls", "--all-repos", "--all", "--json"], &root);

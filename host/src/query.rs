@@ -25,7 +25,7 @@ use crate::repo;
 use crate::status::{self, AgentExit, HeadlessOutcome, ScreenSignal, Signals, Status, StatusFile};
 use crate::store::confined::Confined;
 use crate::store::meta::RunMeta;
-use crate::store::name_index::NameIndex;
+use crate::store::name_index::{self, NameIndex};
 use crate::store::repo_record;
 use crate::store::runs::{self, Resolve, RunEntry};
 use crate::store::worktree::{STATUS_TEMPLATE_SUMMARY, WorktreePaths};
@@ -75,12 +75,14 @@ pub fn entries(env: &Env, scope: &Scope) -> Vec<RunEntry> {
     }
 }
 
-/// Runs in scope with their status, newest first. Archived runs only with `include_archived`.
+/// Runs in scope with their status, newest first. Archived runs only with `include_archived`
+/// (without it, only the live runs' records are read: see [`name_index::live_runs`]).
 pub fn list(env: &Env, scope: &Scope, include_archived: bool) -> Result<Vec<RunView>> {
-    let entries: Vec<RunEntry> = entries(env, scope)
-        .into_iter()
-        .filter(|e| include_archived || !e.meta.as_ref().is_ok_and(|m| m.is_archived()))
-        .collect();
+    let entries = match (include_archived, scope) {
+        (true, _) => entries(env, scope),
+        (false, Scope::Repo { repo_id }) => name_index::live_runs(&env.store, std::slice::from_ref(repo_id)),
+        (false, Scope::AllRepos) => name_index::live_runs(&env.store, &runs::repo_ids(&env.store)),
+    };
     Ok(views(env, entries))
 }
 

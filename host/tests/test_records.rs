@@ -97,6 +97,49 @@ fn refs_resolve_by_name_then_id_then_unique_prefix() {
     assert!(path_of(&id_a).ends_with(&id_a));
 }
 
+/// `ls` without `--all` reads only the runs the name index lists as live: every way a run
+/// becomes live or broken must still show, and an archived one must not.
+#[test]
+fn ls_of_live_runs_misses_none_through_the_name_index() {
+    let env = TestEnv::new();
+    let repo = env.repo("r");
+    let (kept, kept_dir) = create(&env, &repo, "kept");
+    let (gone, _) = create(&env, &repo, "gone");
+    env.agency(&repo, &["clean", "gone", "--yes"]).ok();
+    let names = |all: bool| {
+        let args: &[&str] = if all { &["ls", "--json", "--all"] } else { &["ls", "--json"] };
+        let ls = env.agency(&repo, args).json();
+        let mut names: Vec<String> = ls["runs"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| r["name"].as_str().map_or(format!("broken {}", r["run_id"]), str::to_string))
+            .collect();
+        names.sort();
+        names
+    };
+    assert_eq!(names(false), ["kept"]);
+    assert_eq!(names(true), ["gone", "kept"]);
+
+    // A record written behind agency's back (a copy, the Go agency) is listed.
+    let foreign_id = "20200101000000-f00d";
+    let foreign_dir = kept_dir.parent().unwrap().join(foreign_id);
+    std::fs::create_dir(&foreign_dir).unwrap();
+    let mut record = env.meta(&kept_dir);
+    record["run_id"] = foreign_id.into();
+    record["name"] = "foreign".into();
+    std::fs::write(foreign_dir.join("meta.json"), record.to_string()).unwrap();
+    assert_eq!(names(false), ["foreign", "kept"]);
+
+    // A live record damaged after the index was written shows as broken.
+    std::fs::write(kept_dir.join("meta.json"), "{ damaged").unwrap();
+    assert_eq!(names(false), ["broken \"".to_string() + &kept + "\"", "foreign".to_string()]);
+
+    // A restored run is live again.
+    env.agency(&repo, &["restore", &gone]).ok();
+    assert!(names(false).contains(&"gone".to_string()));
+}
+
 #[test]
 fn ambiguous_prefix_lists_candidates() {
     let env = TestEnv::new();

@@ -75,29 +75,43 @@ impl NameIndex {
         Self::load_or_rebuild(store, repo_id).0
     }
 
-    /// The index, and whether it had to be rebuilt.
-    fn load_or_rebuild(store: &Store, repo_id: &str) -> (NameIndex, bool) {
+    /// The index, and when it had to be rebuilt, the records it was rebuilt from.
+    fn load_or_rebuild(store: &Store, repo_id: &str) -> (NameIndex, Option<Vec<RunEntry>>) {
         let current = DirStamp::of(store, repo_id);
         let stored: Option<NameIndex> = super::read_json(&path(store, repo_id));
-        let (mut index, rebuilt) = match stored {
-            Some(index) if index.runs_dir.is_some() && index.runs_dir == current => (index, false),
-            _ => (rebuild(store, repo_id, current), true),
+        let (mut index, scanned) = match stored {
+            Some(index) if index.runs_dir.is_some() && index.runs_dir == current => (index, None),
+            _ => {
+                // The stamp is taken before the scan: a run created during it changes `runs/`
+                // again, and the next load rebuilds once more.
+                let entries = runs::scan_repo(store, repo_id);
+                (index_of(&entries, current), Some(entries))
+            }
         };
         index.repo_id = repo_id.to_string();
-        (index, rebuilt)
+        (index, scanned)
     }
 
     /// Like [`NameIndex::load`]; an index that had to be rebuilt is also written, when the
     /// repository lock can be taken without waiting (a reader never waits for a writer).
     pub fn load_and_keep(store: &Store, repo_id: &str) -> NameIndex {
-        let (index, rebuilt) = NameIndex::load_or_rebuild(store, repo_id);
-        if rebuilt && index.runs_dir.is_some() {
+        Self::load_keeping(store, repo_id).0
+    }
+
+    fn load_keeping(store: &Store, repo_id: &str) -> (NameIndex, Option<Vec<RunEntry>>) {
+        let (index, scanned) = NameIndex::load_or_rebuild(store, repo_id);
+        if scanned.is_some() && index.runs_dir.is_some() {
             let lock = RepoLock::acquire(&store.lock_path(repo_id), "keep the run name index", Duration::ZERO, |_| {});
             if lock.is_ok() && DirStamp::of(store, repo_id) == index.runs_dir {
                 let _ = write_json_atomic(&path(store, repo_id), &index);
             }
         }
-        index
+        (index, scanned)
+    }
+
+    /// Every run the index lists (live when recorded, or unreadable at the rebuild).
+    fn run_ids(&self) -> impl Iterator<Item = &String> {
+        self.names.values().flatten().chain(&self.unreadable)
     }
 
     /// The run holding `name`, if any: the newest recorded run whose record still holds it,
@@ -150,16 +164,43 @@ fn path(store: &Store, repo_id: &str) -> std::path::PathBuf {
     store.repo_dir(repo_id).join("names.json")
 }
 
-/// Read every record of the repository. The stamp is taken before the scan: a run created
-/// during it changes `runs/` again, and the next load rebuilds once more.
-fn rebuild(store: &Store, repo_id: &str, stamp: Option<DirStamp>) -> NameIndex {
+/// The live runs of `repo_ids` (and those whose record cannot be read), newest first, read
+/// through each repository's index: archived runs, usually most of a repository's runs, are
+/// not opened at all. An index that is stale is rebuilt from the records it reads anyway.
+pub fn live_runs(store: &Store, repo_ids: &[String]) -> Vec<RunEntry> {
+    let mut ids = Vec::new();
+    let mut scanned = Vec::new();
+    for repo_id in repo_ids {
+        match NameIndex::load_keeping(store, repo_id) {
+            (_, Some(entries)) => {
+                scanned.extend(entries.into_iter().filter(|e| !e.meta.as_ref().is_ok_and(|m| m.is_archived())))
+            }
+            (index, None) => ids.extend(index.run_ids().map(|run_id| (repo_id.clone(), run_id.clone()))),
+        }
+    }
+    ids.sort();
+    ids.dedup();
+    let mut entries = runs::load_newest_first(store, ids);
+    entries.retain(|e| !e.meta.as_ref().is_ok_and(|m| m.is_archived()));
+    if !scanned.is_empty() {
+        entries.extend(scanned);
+        // Newest first; equal ids in repository order, as a scan of every record gives them.
+        entries.sort_by(|a, b| b.run_id.cmp(&a.run_id).then_with(|| a.repo_id.cmp(&b.repo_id)));
+    }
+    entries
+}
+
+/// The index of scanned records (newest first, as scans return them).
+fn index_of(entries: &[RunEntry], stamp: Option<DirStamp>) -> NameIndex {
     let mut index = NameIndex { runs_dir: stamp, ..NameIndex::default() };
     // Oldest first, so each name's list ends with its newest holder.
-    for entry in runs::scan_repo(store, repo_id).into_iter().rev() {
+    for entry in entries.iter().rev() {
         match &entry.meta {
-            Ok(meta) if !meta.is_archived() => index.names.entry(meta.name.clone()).or_default().push(entry.run_id),
+            Ok(meta) if !meta.is_archived() => {
+                index.names.entry(meta.name.clone()).or_default().push(entry.run_id.clone())
+            }
             Ok(_) => {}
-            Err(_) => index.unreadable.push(entry.run_id),
+            Err(_) => index.unreadable.push(entry.run_id.clone()),
         }
     }
     index

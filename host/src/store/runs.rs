@@ -1,4 +1,5 @@
-//! Finding runs: one directory scan of `repos/<repo_id>/runs/` (no index to drift), and ref
+//! Finding runs: one directory scan of `repos/<repo_id>/runs/` (the truth; the name index
+//! of [`super::name_index`] is a cache over it that a scan rebuilds), and ref
 //! resolution (exact name among live runs → exact run id → unique run-id prefix). A run whose
 //! `meta.json` is missing or corrupt is still returned, marked broken, so listings show it
 //! with its fix instead of failing.
@@ -95,7 +96,7 @@ const PARALLEL_FROM: usize = 64;
 /// Read the records of `(repo_id, run_id)` pairs, newest first. The ids are sorted before
 /// anything is read (sorting the loaded records would move every one of them around), and a
 /// large listing is read by a few threads: each record is a file to open, read and parse.
-fn load_newest_first(store: &Store, mut ids: Vec<(String, String)>) -> Vec<RunEntry> {
+pub fn load_newest_first(store: &Store, mut ids: Vec<(String, String)>) -> Vec<RunEntry> {
     // Stable, so runs with equal ids keep their repository order.
     ids.sort_by(|a, b| b.1.cmp(&a.1));
     let mut handles: HashMap<&str, cap_std::fs::Dir> = HashMap::new();
