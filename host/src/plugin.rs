@@ -308,15 +308,8 @@ impl PluginHost {
         if let Some(log) = log {
             setup.plugin_log = log.to_path_buf();
         }
-        let mut observation =
-            call::call(self.engine()?, "classify", setup, |store| plugin.pre.classify(store, screen))?;
-        observation.reason = safe_text::one_line(&observation.reason, MAX_REASON);
-        // Boxed TUIs frame their lines (`│ … │`); 0.1 plugins leave the frame in.
-        observation.evidence = observation
-            .evidence
-            .map(|e| safe_text::one_line(e.trim().trim_matches(['│', '┃', '║', '|']), MAX_EVIDENCE));
-        observation.resume_session = observation.resume_session.filter(|s| valid_session_id(s));
-        Ok(observation)
+        let observation = call::call(self.engine()?, "classify", setup, |store| plugin.pre.classify(store, screen))?;
+        Ok(safe_observation(observation))
     }
 
     /// Read a finished headless run's output with its runner plugin (API 0.2; `None` for 0.1
@@ -391,6 +384,17 @@ impl PluginHost {
 
 /// An agent's session id as a plugin reports it: it goes back into a launch plan as an
 /// argument, so only short ids of letters, digits, `-`, `_` and `.` are kept.
+/// A `classify` answer made safe to show: one line each, bounded, a session id only if valid.
+/// Also applied to a reading kept on disk, which anyone who can write the run dir could edit.
+pub fn safe_observation(mut observation: Observation) -> Observation {
+    observation.reason = safe_text::one_line(&observation.reason, MAX_REASON);
+    // Boxed TUIs frame their lines (`│ … │`); 0.1 plugins leave the frame in.
+    observation.evidence =
+        observation.evidence.map(|e| safe_text::one_line(e.trim().trim_matches(['│', '┃', '║', '|']), MAX_EVIDENCE));
+    observation.resume_session = observation.resume_session.filter(|s| valid_session_id(s));
+    observation
+}
+
 pub fn valid_session_id(id: &str) -> bool {
     (1..=128).contains(&id.len()) && id.chars().all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
 }

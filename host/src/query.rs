@@ -105,14 +105,8 @@ impl<'a> Watch<'a> {
     }
 
     pub fn views(&mut self, entries: Vec<RunEntry>) -> Vec<RunView> {
-        // The panes to read are known from the records: they are captured while tmux is asked
-        // which sessions are alive (two tmux round trips side by side, not one after another).
-        let wanted = Classifier::wanted(&entries);
-        let (live, early) = std::thread::scope(|scope| {
-            let early = scope.spawn(|| Classifier::capture_batches(&wanted));
-            (LivePanes::read(&entries), crate::process::joined(early))
-        });
-        self.classifier.capture(wanted, early, &live);
+        let live = LivePanes::read(&entries);
+        self.classifier.capture(&entries, &live);
         let env = self.classifier.env;
         entries.into_iter().map(|entry| view(env, entry, &live, &mut self.classifier)).collect()
     }
@@ -243,8 +237,11 @@ fn signals(env: &Env, entry: &RunEntry, meta: &RunMeta, live: &LivePanes, classi
     signals.status_file = read_status_file(worktree);
     signals.hook = status::read_hook(&entry.paths.hook());
     let headless = meta.launch.as_ref().is_some_and(|l| l.mode == "headless");
-    if pane.is_some() && signals.exit.is_none() && !headless {
-        signals.screen = classifier.classify(meta, &entry.paths);
+    if let Some(pane) = pane
+        && signals.exit.is_none()
+        && !headless
+    {
+        signals.screen = classifier.classify(meta, &entry.paths, pane);
     }
     if let Some(exit) = &signals.exit
         && headless
@@ -296,6 +293,10 @@ struct Classifier<'a> {
     screens: HashMap<(Server, String), String>,
     /// The last reading per pane and the hash of the text it was made from.
     readings: HashMap<(Server, String), (u64, ScreenSignal)>,
+    /// Readings kept on disk that still hold this refresh (the pane is unchanged since).
+    kept: HashMap<(Server, String), ScreenSignal>,
+    /// When this refresh's capture was started (unix seconds).
+    captured_at: i64,
 }
 
 impl<'a> Classifier<'a> {
@@ -306,48 +307,38 @@ impl<'a> Classifier<'a> {
             projects: HashMap::new(),
             screens: HashMap::new(),
             readings: HashMap::new(),
+            kept: HashMap::new(),
+            captured_at: 0,
         }
     }
 
-    /// The sessions of interactive agents that, by their records, may be live: per server.
-    fn wanted(entries: &[RunEntry]) -> HashMap<Server, Vec<String>> {
+    /// Capture the panes of the live interactive agents among `entries` (one tmux call per
+    /// server), except those whose reading kept on disk still holds.
+    fn capture(&mut self, entries: &[RunEntry], live: &LivePanes) {
         let mut by_server: HashMap<Server, Vec<String>> = HashMap::new();
+        self.kept.clear();
         for entry in entries {
             let Some(meta) = entry.meta.as_ref().ok().filter(|m| !m.is_archived()) else { continue };
-            let Some(session) = &meta.tmux_session_name else { continue };
             let headless = meta.launch.as_ref().is_some_and(|l| l.mode == "headless");
-            if !headless && !entry.paths.runner_exit().exists() {
-                by_server.entry(meta.tmux_server()).or_default().push(session.clone());
-            }
-        }
-        by_server
-    }
-
-    /// One capture call per server for all of its wanted sessions.
-    fn capture_batches(wanted: &HashMap<Server, Vec<String>>) -> HashMap<Server, Result<Vec<String>>> {
-        wanted.iter().map(|(server, sessions)| (server.clone(), tmux::capture_panes(server, sessions))).collect()
-    }
-
-    /// Keep the screens of the wanted sessions that are live. A batch that failed (a session
-    /// in it has ended) is read again for the live sessions only, and if that fails too
-    /// (one ended since), one by one.
-    fn capture(
-        &mut self,
-        wanted: HashMap<Server, Vec<String>>,
-        mut early: HashMap<Server, Result<Vec<String>>>,
-        live: &LivePanes,
-    ) {
-        let mut screens = HashMap::new();
-        for (server, sessions) in wanted {
-            let is_live = |session: &String| live.panes.contains_key(&(server.clone(), session.clone()));
-            if let Some(Ok(texts)) = early.remove(&server) {
-                let both = sessions.into_iter().zip(texts).filter(|(session, _)| is_live(session));
-                screens.extend(both.map(|(session, text)| ((server.clone(), session), text)));
+            let Some(pane) = live.pane(meta) else { continue };
+            if headless || entry.paths.runner_exit().exists() {
                 continue;
             }
-            let sessions: Vec<String> = sessions.into_iter().filter(is_live).collect();
+            let key = (meta.tmux_server(), pane.session.clone());
+            match self.kept_reading(meta, &entry.paths, pane) {
+                Some(signal) => {
+                    self.kept.insert(key, signal);
+                }
+                None => by_server.entry(key.0).or_default().push(key.1),
+            }
+        }
+        // Taken before tmux is asked: output after the capture is then always later than it.
+        self.captured_at = now().unix_timestamp();
+        let mut screens = HashMap::new();
+        for (server, sessions) in by_server {
             match tmux::capture_panes(&server, &sessions) {
                 Ok(texts) => screens.extend(sessions.into_iter().map(|s| (server.clone(), s)).zip(texts)),
+                // A session that vanished mid-batch fails the batch: read the rest one by one.
                 Err(_) => {
                     for session in sessions {
                         if let Ok(text) = tmux::capture_pane(&server, &session, 0) {
@@ -359,6 +350,28 @@ impl<'a> Classifier<'a> {
         }
         self.readings.retain(|key, _| screens.contains_key(key));
         self.screens = screens;
+    }
+
+    /// The reading kept beside the record, when nothing can have changed since it was made:
+    /// the same pane process, no output since (tmux's `window_activity`, in whole seconds, is
+    /// the one it was captured at, and the capture began in a later second, so output after
+    /// it would have moved the activity), and the same runner plugin bytes, still granted.
+    fn kept_reading(
+        &mut self,
+        meta: &RunMeta,
+        paths: &crate::store::RunPaths,
+        pane: &PaneInfo,
+    ) -> Option<ScreenSignal> {
+        let kept: KeptReading = crate::store::read_json(&paths.screen_reading())?;
+        let unchanged = Some(kept.activity) == pane.activity && kept.captured > kept.activity;
+        if !unchanged || Some(kept.pane_pid) != pane.pane_pid {
+            return None;
+        }
+        let plugin = self.plugin(meta).ok()?;
+        (plugin.sha256 == kept.plugin_sha256).then(|| ScreenSignal::Read {
+            plugin: plugin.info.id.clone(),
+            observation: crate::plugin::safe_observation(kept.observation),
+        })
     }
 
     fn plugin(&mut self, meta: &RunMeta) -> std::result::Result<Rc<Plugin>, ScreenSignal> {
@@ -421,9 +434,12 @@ impl<'a> Classifier<'a> {
         Some(outcome)
     }
 
-    fn classify(&mut self, meta: &RunMeta, paths: &crate::store::RunPaths) -> Option<ScreenSignal> {
+    fn classify(&mut self, meta: &RunMeta, paths: &crate::store::RunPaths, pane: &PaneInfo) -> Option<ScreenSignal> {
         use std::hash::{Hash, Hasher};
         let key = (meta.tmux_server(), meta.tmux_session_name.clone()?);
+        if let Some(kept) = self.kept.get(&key) {
+            return Some(kept.clone());
+        }
         let screen = self.screens.get(&key)?.clone();
         let mut hasher = std::collections::hash_map::DefaultHasher::new();
         screen.hash(&mut hasher);
@@ -439,12 +455,39 @@ impl<'a> Classifier<'a> {
         };
         let id = plugin.info.id.clone();
         let signal = match self.env.plugins().classify(&plugin, &screen, Some(&paths.log("plugin"))) {
-            Ok(observation) => ScreenSignal::Read { plugin: id, observation },
+            Ok(observation) => {
+                if let (Some(activity), Some(pane_pid)) = (pane.activity, pane.pane_pid) {
+                    let kept = KeptReading {
+                        activity,
+                        captured: self.captured_at,
+                        pane_pid,
+                        plugin_sha256: plugin.sha256.clone(),
+                        observation: observation.clone(),
+                    };
+                    // A cache: one not written (a read-only data dir) only means a capture next time.
+                    let _ = crate::store::atomic::write_cache_json(&paths.screen_reading(), &kept);
+                }
+                ScreenSignal::Read { plugin: id, observation }
+            }
             Err(e) => ScreenSignal::Failed { plugin: id, error: e.to_string() },
         };
         self.readings.insert(key, (hash, signal.clone()));
         Some(signal)
     }
+}
+
+/// A runner plugin's reading of a pane, kept beside the run's record (`screen_reading.json`)
+/// with what it was read from, so that `ls` over many idle agents neither captures nor
+/// classifies panes that have not changed.
+#[derive(Debug, serde::Serialize, serde::Deserialize)]
+struct KeptReading {
+    /// tmux's `window_activity` (unix seconds) when the pane was captured.
+    activity: i64,
+    /// When the capture began (unix seconds).
+    captured: i64,
+    pane_pid: u32,
+    plugin_sha256: String,
+    observation: crate::plugin::api::Observation,
 }
 
 /// The pane text exactly as `classify` receives it (no scrollback; what `ls` reads).

@@ -78,6 +78,8 @@ impl RunPaths {
         hook => "hook.json",
         /// The run's prompt (mode 0600), so `resume` can start a headless run again.
         prompt => "prompt.txt",
+        /// The runner plugin's last reading of the pane, reused while the pane is unchanged.
+        screen_reading => "screen_reading.json",
     }
 
     /// `logs/<name>.log`

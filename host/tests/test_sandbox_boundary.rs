@@ -161,7 +161,11 @@ fn agents_start_from_the_callers_documented_environment_only() {
         .env("SERVER_ONLY_SECRET", SECRET)
         .status()
         .unwrap();
-    env.fake_bin("claude", "#!/bin/sh\nenv > .agency/tmp/agent-env.txt\nsleep 60\n");
+    // Written whole, then renamed: the test never reads a half-written dump.
+    env.fake_bin(
+        "claude",
+        "#!/bin/sh\nenv > .agency/tmp/env.part && mv .agency/tmp/env.part .agency/tmp/agent-env.txt\nsleep 60\n",
+    );
     let out = env.agency_with(
         &repo,
         &["--yes", "run", "--detached", "--name", "c", "--runner", "claude"],

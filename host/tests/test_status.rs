@@ -88,8 +88,8 @@ fn a_fake_claude_goes_through_every_state() {
     assert!(runner_cmd.contains(&format!("--resume {id}")), "{runner_cmd}");
 }
 
-/// `ls` captures the panes its records name while it asks tmux which sessions are alive: a
-/// session that ended fails that batch, and the live ones are still read and classified.
+/// A session that ended does not fail the capture of the others: the live ones are still read
+/// and classified.
 #[test]
 fn a_session_that_ended_does_not_hide_the_screens_of_the_others() {
     let env = TestEnv::new();
@@ -108,6 +108,55 @@ fn a_session_that_ended_does_not_hide_the_screens_of_the_others() {
     assert_eq!(status("gone")["runtime"], "session_gone", "{ls}");
     assert_eq!(status("alive")["runtime"], "session_alive", "{ls}");
     assert_eq!(status("alive")["decided_by"], "screen:shell", "{ls}");
+}
+
+/// A pane with no output since its last reading is answered from the reading kept beside the
+/// record (`screen_reading.json`): no capture, no `classify`. The kept reading counts only
+/// while the pane is unchanged and the plugin's bytes are the same, and what it says is made
+/// safe again when read (anyone who can write the run dir can edit it).
+#[test]
+fn an_unchanged_pane_is_answered_from_its_kept_reading() {
+    let env = TestEnv::new();
+    let repo = env.repo("r");
+    let (run_id, _) = env.start_run(&repo, "s");
+    let kept_path = env.run_dir_of(&run_id).join("screen_reading.json");
+    let status = || env.agency(&repo, &["ls", "--json"]).json()["runs"][0]["status"].clone();
+    let read_kept = || -> Result<serde_json::Value, String> {
+        serde_json::from_slice(&std::fs::read(&kept_path).map_err(|e| e.to_string())?).map_err(|e| e.to_string())
+    };
+    // Once the shell has been quiet for a second, a capture leaves a reading that can be reused.
+    let kept = wait_until("a reusable kept reading", 20, || {
+        status();
+        let kept = read_kept()?;
+        if kept["captured"].as_i64() > kept["activity"].as_i64() { Ok(kept) } else { Err(kept.to_string()) }
+    });
+    assert_eq!(kept["observation"]["activity"], "idle", "{kept}");
+
+    // Edited, it is what `ls` shows while the pane is unchanged, and shown safely.
+    let mut edited = kept.clone();
+    edited["observation"]["activity"] = "needs_input".into();
+    edited["observation"]["reason"] = "planted\u{1b}[31m reading\nsecond line".into();
+    std::fs::write(&kept_path, edited.to_string()).unwrap();
+    let shown = status();
+    assert_eq!(shown["label"], "needs input", "{shown}");
+    let reason = shown["reason"].as_str().unwrap();
+    assert!(reason.contains("planted") && !reason.contains('\u{1b}') && !reason.contains('\n'), "{reason}");
+
+    // Made by other plugin bytes, it is not used: the pane is read again.
+    edited["plugin_sha256"] = "0".repeat(64).into();
+    std::fs::write(&kept_path, edited.to_string()).unwrap();
+    assert_eq!(status()["label"], "idle");
+    assert_eq!(read_kept().unwrap()["plugin_sha256"], kept["plugin_sha256"]);
+
+    // Output in the pane makes it stale too.
+    edited["plugin_sha256"] = kept["plugin_sha256"].clone();
+    std::fs::write(&kept_path, edited.to_string()).unwrap();
+    assert_eq!(status()["label"], "needs input");
+    env.tmux(&["send-keys", "-t", &format!("=agency_{run_id}:"), "echo hi", "Enter"]);
+    wait_until("the pane read again after its output", 20, || {
+        let shown = status();
+        if shown["label"] == "idle" { Ok(()) } else { Err(shown.to_string()) }
+    });
 }
 
 fn write_status(worktree: &Path, body: serde_json::Value) {

@@ -205,7 +205,7 @@ pub struct LaunchPlan {
     pub interrupt: Interrupt,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Activity {
     /// Launched, not yet ready (API 0.2).
@@ -219,7 +219,7 @@ pub enum Activity {
     Unknown,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
 pub struct Observation {
     pub activity: Activity,
     pub reason: String,

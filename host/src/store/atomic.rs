@@ -14,6 +14,24 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
 
 /// Like [`write_atomic`] with `mode` for a new file; an existing file keeps its mode.
 pub fn write_atomic_mode(path: &Path, bytes: &[u8], mode: u32) -> std::io::Result<()> {
+    replace(path, bytes, mode, Durability::Synced)
+}
+
+/// Replace a cache file atomically (readers see the old file or the new one) but without
+/// waiting for the disk: after a crash it may be old, empty or gone, which a cache reader
+/// takes as "not cached". Never for records.
+pub fn write_cache_json<T: serde::Serialize>(path: &Path, value: &T) -> std::io::Result<()> {
+    let bytes = serde_json::to_vec(value).map_err(std::io::Error::other)?;
+    replace(path, &bytes, 0o600, Durability::Unsynced)
+}
+
+#[derive(PartialEq)]
+enum Durability {
+    Synced,
+    Unsynced,
+}
+
+fn replace(path: &Path, bytes: &[u8], mode: u32, durability: Durability) -> std::io::Result<()> {
     use std::os::unix::fs::PermissionsExt;
     let mode = std::fs::metadata(path).map(|m| m.permissions().mode() & 0o7777).unwrap_or(mode);
     let dir = path.parent().ok_or_else(|| std::io::Error::other("path has no parent directory"))?;
@@ -32,6 +50,9 @@ pub fn write_atomic_mode(path: &Path, bytes: &[u8], mode: u32) -> std::io::Resul
         let mut file = OpenOptions::new().write(true).create_new(true).mode(mode).open(&tmp)?;
         file.set_permissions(std::fs::Permissions::from_mode(mode))?;
         file.write_all(bytes)?;
+        if durability == Durability::Unsynced {
+            return std::fs::rename(&tmp, path);
+        }
         file.sync_all()?;
         std::fs::rename(&tmp, path)?;
         File::open(dir)?.sync_all()
