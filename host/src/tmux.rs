@@ -173,18 +173,17 @@ pub fn kill_session(server: &Server, session: &str) -> Result<()> {
 #[derive(Debug, Clone, PartialEq)]
 pub struct PaneInfo {
     pub session: String,
-    pub pane_dead: bool,
     pub pane_pid: Option<u32>,
-    pub current_command: String,
+    /// tmux's `window_activity`: the last output, in unix seconds.
     pub activity: Option<i64>,
-    pub attached: bool,
-    pub title: String,
 }
 
 /// Every session's active pane on `server` (one tmux call for all its runs). No server
-/// running means no sessions; tmux missing is an error.
+/// running means no sessions; tmux missing is an error. Only cheap fields are asked for
+/// (`pane_current_command` would make tmux read `/proc` for every pane), and the session name
+/// comes last, so a tab in another program's session name cannot shift the fields.
 pub fn list_panes(server: &Server) -> Result<Vec<PaneInfo>> {
-    let format = "#{session_name}\t#{window_index}.#{pane_index}\t#{pane_dead}\t#{pane_pid}\t#{pane_current_command}\t#{window_activity}\t#{session_attached}\t#{pane_title}\t#{pane_active}";
+    let format = "#{pane_active}\t#{pane_pid}\t#{window_activity}\t#{session_name}";
     let out = server.cmd().args(["list-panes", "-a", "-F", format]).run().map_err(|e| error("tmux list-panes", e))?;
     if !out.success() {
         // "no server running" / "error connecting": nothing is alive on that server.
@@ -195,19 +194,11 @@ pub fn list_panes(server: &Server) -> Result<Vec<PaneInfo>> {
         .stdout_str()
         .lines()
         .filter_map(|line| {
-            let f: Vec<&str> = line.splitn(9, '\t').collect();
-            if f.len() < 9 || f[8] != "1" || !seen.insert(f[0].to_string()) {
+            let f: Vec<&str> = line.splitn(4, '\t').collect();
+            if f.len() < 4 || f[0] != "1" || !seen.insert(f[3].to_string()) {
                 return None;
             }
-            Some(PaneInfo {
-                session: f[0].to_string(),
-                pane_dead: f[2] == "1",
-                pane_pid: f[3].parse().ok(),
-                current_command: f[4].to_string(),
-                activity: f[5].parse().ok(),
-                attached: f[6] != "0" && !f[6].is_empty(),
-                title: f[7].to_string(),
-            })
+            Some(PaneInfo { session: f[3].to_string(), pane_pid: f[1].parse().ok(), activity: f[2].parse().ok() })
         })
         .collect())
 }
