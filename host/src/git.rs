@@ -238,14 +238,22 @@ pub fn has_commits(dir: &(impl Location + ?Sized)) -> Result<bool> {
     Ok(query(dir.git().args(["rev-parse", "--verify", "-q", "HEAD"]), "check for commits")?.is_some())
 }
 
-/// The branch HEAD is on, asked together with whether HEAD has a commit (one git process
-/// where `run`'s gates used two): `Ok(None)` when the repository has no commit yet,
-/// `Ok(Some(None))` on a detached HEAD.
-pub fn head_branch(dir: &(impl Location + ?Sized)) -> Result<Option<Option<String>>> {
+/// HEAD's commit and the branch it is on (`None` when detached).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Head {
+    pub commit: String,
+    pub branch: Option<String>,
+}
+
+/// HEAD, asked in one git process (`run`'s gates used to ask twice): `Ok(None)` when the
+/// repository has no commit yet.
+pub fn head(dir: &(impl Location + ?Sized)) -> Result<Option<Head>> {
     let cmd = dir.git().args(["rev-parse", "HEAD", "--symbolic-full-name", "HEAD", "--"]);
     let Some(out) = query(cmd, "read HEAD")? else { return Ok(None) };
-    let symbolic = out.lines().nth(1).unwrap_or_default();
-    Ok(Some(symbolic.strip_prefix("refs/heads/").map(str::to_string)))
+    let mut lines = out.lines();
+    let commit = lines.next().unwrap_or_default().to_string();
+    let branch = lines.next().and_then(|s| s.strip_prefix("refs/heads/")).map(str::to_string);
+    Ok(Some(Head { commit, branch }))
 }
 
 /// `git status --porcelain` lines (tracked changes and untracked files).
@@ -290,8 +298,9 @@ pub fn config_get(dir: &Path, key: &str) -> Result<Option<String>> {
 
 /// `git worktree add -b <branch> <path> <parent>`; failure carries the command and stderr.
 /// It finishes even if agency is killed meanwhile (a half-made worktree is worse).
-pub fn worktree_add(repo: &Path, branch: &str, path: &Path, parent: &str) -> Result<()> {
-    let cmd = repo.git().args(["worktree", "add", "-b", branch]).arg(path).arg(parent).timeout(WORKTREE_TIMEOUT);
+/// A new worktree at `path` on a new `branch` starting at `start` (a commit).
+pub fn worktree_add(repo: &Path, branch: &str, path: &Path, start: &str) -> Result<()> {
+    let cmd = repo.git().args(["worktree", "add", "-b", branch]).arg(path).arg(start).timeout(WORKTREE_TIMEOUT);
     let argv = cmd.display();
     cmd.outlive_agency().run_ok().map(|_| ()).map_err(|e| {
         error(ErrorCode::WorktreeCreateFailed, "git worktree add failed", e)

@@ -22,6 +22,9 @@ pub struct Gated {
     pub repo: Repo,
     pub config: AgencyJson,
     pub parent_branch: String,
+    /// The parent's commit when the gates passed: the run branches from exactly this commit
+    /// (the one the clean-checkout gate saw).
+    pub parent_commit: String,
     /// The user's `--name`, validated and unique at gate time (rechecked under the lock).
     pub name: Option<String>,
 }
@@ -76,7 +79,13 @@ pub fn check(env: &Env, name: Option<&str>, parent: Option<&str>) -> Result<Gate
         use crate::process::joined;
         check_in(env, &repo, name, parent, || joined(tmux).map(drop), || joined(status))
     })
-    .map(|(config, parent_branch)| Gated { repo, config, parent_branch, name: name.map(str::to_string) })
+    .map(|(config, parent_branch, parent_commit)| Gated {
+        repo,
+        config,
+        parent_branch,
+        parent_commit,
+        name: name.map(str::to_string),
+    })
 }
 
 /// The gates in order, given the answers of the two probes started early.
@@ -87,8 +96,8 @@ fn check_in(
     parent: Option<&str>,
     tmux_version: impl FnOnce() -> Result<()>,
     status: impl FnOnce() -> Result<Vec<String>>,
-) -> Result<(AgencyJson, String)> {
-    let Some(head_branch) = git::head_branch(&repo.root)? else {
+) -> Result<(AgencyJson, String, String)> {
+    let Some(head) = git::head(&repo.root)? else {
         return Err(AgencyError::new(ErrorCode::EmptyRepo, "the repository has no commits yet")
             .with_hint("git commit --allow-empty -m 'initial commit'"));
     };
@@ -101,17 +110,21 @@ fn check_in(
     // the worktree exists.
     tmux_version()?;
     crate::tmux::Server::for_new_session()?;
-    let parent_branch = match parent {
-        Some(branch) => {
-            if !git::branch_exists(&repo.root, branch)? {
-                return Err(parent_not_found(&repo.root, branch));
+    let (parent_branch, parent_commit) = match parent {
+        Some(branch) => match git::rev_parse(&repo.root, &format!("refs/heads/{branch}"))? {
+            Some(commit) => (branch.to_string(), commit),
+            None => return Err(parent_not_found(&repo.root, branch)),
+        },
+        None => match head.branch {
+            Some(branch) => (branch, head.commit),
+            None => {
+                return Err(AgencyError::new(
+                    ErrorCode::DetachedHead,
+                    "HEAD is detached, so there is no current branch to branch from",
+                )
+                .with_hint("agency run --parent main   # or check out a branch first"));
             }
-            branch.to_string()
-        }
-        None => head_branch.ok_or_else(|| {
-            AgencyError::new(ErrorCode::DetachedHead, "HEAD is detached, so there is no current branch to branch from")
-                .with_hint("agency run --parent main   # or check out a branch first")
-        })?,
+        },
     };
     warn_if_behind(env, &repo.root, &parent_branch);
     let dirty = status()?;
@@ -127,7 +140,7 @@ fn check_in(
     if let Some(name) = name {
         ensure_name_free(env, &NameIndex::load(&env.store, &repo.id), name)?;
     }
-    Ok((config, parent_branch))
+    Ok((config, parent_branch, parent_commit))
 }
 
 /// `--parent` names no local branch: say what it is and how to make a branch of it.

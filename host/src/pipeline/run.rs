@@ -274,7 +274,7 @@ fn create_gated<'e>(
 
     let worktree_result = record.step(RunStep::Worktree.as_str(), || {
         crate::store::dirs::ensure_dir(&env.store.worktrees_dir(&gated.repo.id))?;
-        git::worktree_add(&gated.repo.root, &branch, &worktree, &gated.parent_branch)
+        git::worktree_add(&gated.repo.root, &branch, &worktree, &gated.parent_commit)
     });
     if let Err(err) = worktree_result {
         // git may have created the (brand-new, commit-less) branch before failing: remove it,
@@ -294,7 +294,7 @@ fn create_gated<'e>(
 
     record.step(RunStep::Meta.as_str(), || {
         initial.pipeline_mut().last_step = Some(RunStep::Worktree.as_str().into());
-        initial.base_commit = git::rev_parse(&gated.repo.root, &format!("refs/heads/{branch}"))?;
+        initial.base_commit = Some(gated.parent_commit.clone());
         record.event("worktree_created", json!({ "base_commit": initial.base_commit }))?;
         meta::write(&record.paths.meta(), &initial)
     })?;
