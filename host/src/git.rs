@@ -296,9 +296,9 @@ pub fn config_get(dir: &Path, key: &str) -> Result<Option<String>> {
     query(dir.git().args(["config", "--get", key]), "read git config")
 }
 
-/// `git worktree add -b <branch> <path> <parent>`; failure carries the command and stderr.
-/// It finishes even if agency is killed meanwhile (a half-made worktree is worse).
-/// A new worktree at `path` on a new `branch` starting at `start` (a commit).
+/// `git worktree add -b <branch> <path> <start>` (`start` a commit); failure carries the
+/// command and stderr. It finishes even if agency is killed meanwhile (a half-made worktree
+/// is worse).
 pub fn worktree_add(repo: &Path, branch: &str, path: &Path, start: &str) -> Result<()> {
     let cmd = repo.git().args(["worktree", "add", "-b", branch]).arg(path).arg(start).timeout(WORKTREE_TIMEOUT);
     let argv = cmd.display();
