@@ -137,13 +137,7 @@ fn the_name_index_sees_every_way_a_name_is_taken_or_freed() {
     assert!(index.is_file(), "run writes the index");
 
     // A run written behind agency's back holds its name.
-    let foreign_id = "20200101000000-f00d";
-    let foreign_dir = first_dir.parent().unwrap().join(foreign_id);
-    std::fs::create_dir(&foreign_dir).unwrap();
-    let mut record = env.meta(&first_dir);
-    record["run_id"] = foreign_id.into();
-    record["name"] = "two".into();
-    std::fs::write(foreign_dir.join("meta.json"), record.to_string()).unwrap();
+    env.plant_record(&first_dir, "20200101000000-f00d", "two");
     env.agency(&repo, &["run", "--detached", "--name", "two"]).err("E_NAME_EXISTS");
 
     // Archiving frees the name; restoring takes it back, even with a newer run of that name

@@ -122,13 +122,7 @@ fn ls_of_live_runs_misses_none_through_the_name_index() {
     assert_eq!(names(true), ["gone", "kept"]);
 
     // A record written behind agency's back (a copy, the Go agency) is listed.
-    let foreign_id = "20200101000000-f00d";
-    let foreign_dir = kept_dir.parent().unwrap().join(foreign_id);
-    std::fs::create_dir(&foreign_dir).unwrap();
-    let mut record = env.meta(&kept_dir);
-    record["run_id"] = foreign_id.into();
-    record["name"] = "foreign".into();
-    std::fs::write(foreign_dir.join("meta.json"), record.to_string()).unwrap();
+    env.plant_record(&kept_dir, "20200101000000-f00d", "foreign");
     assert_eq!(names(false), ["foreign", "kept"]);
 
     // A live record damaged after the index was written shows as broken.

@@ -152,6 +152,18 @@ impl TestEnv {
     pub fn run_dir_of(&self, run_id: &str) -> PathBuf {
         self.run_dirs().into_iter().find(|d| d.ends_with(run_id)).expect("run dir")
     }
+
+    /// A live run written behind agency's back (the Go agency, a copy by hand): a copy of the
+    /// record in `like`, as run `run_id` named `name`, beside it.
+    pub fn plant_record(&self, like: &Path, run_id: &str, name: &str) -> PathBuf {
+        let dir = like.parent().unwrap().join(run_id);
+        std::fs::create_dir(&dir).unwrap();
+        let mut record = self.meta(like);
+        record["run_id"] = run_id.into();
+        record["name"] = name.into();
+        std::fs::write(dir.join("meta.json"), record.to_string()).unwrap();
+        dir
+    }
 }
 
 /// The toolchain environment of the real user (tests run with a temporary HOME).
