@@ -52,14 +52,17 @@ const MAX_DATA: usize = 1 << 20;
 const MAX_REASON: usize = 200;
 const MAX_EVIDENCE: usize = 300;
 
-/// A loaded plugin: identity, declarations, and the pre-instantiated component.
+/// A loaded plugin: identity, declarations, and the component, pre-instantiated against the
+/// host's imports on first call.
 pub struct Plugin {
     pub info: PluginInfo,
     pub sha256: String,
     pub origin: Origin,
     pub api_version: String,
     pub loaded: Loaded,
-    pre: wit::Pre,
+    component: wasmtime::component::Component,
+    exported: wit::Exported,
+    pre: OnceCell<wit::Pre>,
 }
 
 /// What the record keeps about the plugin that performed a step.
@@ -74,6 +77,16 @@ pub struct Provenance {
 }
 
 impl Plugin {
+    /// The component linked against the host's imports (done once, on first need; bytes whose
+    /// declaration was kept linked before, under the same engine and agency).
+    fn linked(&self, engine: &engine::Engine) -> Result<&wit::Pre> {
+        if let Some(pre) = self.pre.get() {
+            return Ok(pre);
+        }
+        let pre = wit::prepare(&engine.engine, &self.component, &self.exported)?;
+        Ok(self.pre.get_or_init(|| pre))
+    }
+
     pub fn provenance(&self, granted: &[Capability]) -> Provenance {
         Provenance {
             id: self.info.id.clone(),
@@ -164,24 +177,37 @@ impl PluginHost {
         }
         let engine = self.engine()?;
         let (component, loaded) = engine.load(&source.bytes, &source.sha256, &self.cache_dir)?;
-        self.finish_load(source, &component, loaded)
+        // The declaration of bytes that loaded (and linked) before, under this engine and this
+        // agency, is kept beside the compiled code: a cache hit then needs no instance at all
+        // until the first real call.
+        let kept = (loaded == Loaded::CacheHit).then(|| engine.kept_info(&self.cache_dir, &source.sha256)).flatten();
+        let fresh = kept.is_none();
+        let sha256 = source.sha256.clone();
+        let plugin = self.finish_load(source, component, loaded, kept)?;
+        if fresh {
+            engine.keep_info(&self.cache_dir, &sha256, &plugin.info);
+        }
+        Ok(plugin)
     }
 
     /// Like [`PluginHost::load`] but compiled in memory, never touching the shared cache.
     pub fn load_uncached(&self, source: Source) -> Result<Rc<Plugin>> {
         let component = self.engine()?.load_uncached(&source.bytes)?;
-        self.finish_load(source, &component, Loaded::Compiled)
+        self.finish_load(source, component, Loaded::Compiled, None)
     }
 
+    /// Check the exports, link, call `info` (unless its answer for these bytes is `kept`) and
+    /// validate the declaration.
     fn finish_load(
         &self,
         source: Source,
-        component: &wasmtime::component::Component,
+        component: wasmtime::component::Component,
         loaded: Loaded,
+        kept: Option<PluginInfo>,
     ) -> Result<Rc<Plugin>> {
         let engine = self.engine()?;
-        let exported = wit::exported(&engine.engine, component)?;
-        let pre = wit::prepare(&engine.engine, component, &exported)?;
+        let exported = wit::exported(&engine.engine, &component)?;
+        let pre = OnceCell::new();
         let label = source.expected_id.clone().unwrap_or_else(|| source.origin.describe());
         let setup = CallSetup {
             plugin_id: label.clone(),
@@ -195,7 +221,15 @@ impl PluginHost {
             agency_env: Vec::new(),
             run_name: None,
         };
-        let info = call::call(engine, "info", setup, |store| pre.info(store))?;
+        let info = match kept {
+            Some(info) => info,
+            None => {
+                let linked = wit::prepare(&engine.engine, &component, &exported)?;
+                let info = call::call(engine, "info", setup, |store| linked.info(store))?;
+                let _ = pre.set(linked);
+                info
+            }
+        };
         manifest::validate(&info, exported.kind).map_err(|problem| {
             AgencyError::new(ErrorCode::PluginInvalid, format!("plugin {label}: invalid info: {problem}"))
                 .with_hint("the plugin's author must fix its declaration")
@@ -205,8 +239,10 @@ impl PluginHost {
             info,
             sha256: source.sha256.clone(),
             origin: source.origin,
-            api_version: exported.version,
+            api_version: exported.version.clone(),
             loaded,
+            component,
+            exported,
             pre,
         });
         self.loaded.borrow_mut().insert(source.sha256, plugin.clone());
@@ -269,6 +305,12 @@ impl PluginHost {
         }
     }
 
+    /// The engine, and `plugin` linked on it (see [`Plugin::linked`]).
+    fn linked<'p>(&self, plugin: &'p Plugin) -> Result<(&engine::Engine, &'p wit::Pre)> {
+        let engine = self.engine()?;
+        Ok((engine, plugin.linked(engine)?))
+    }
+
     /// The directory for a plugin's `plugin-data` area.
     pub fn plugin_data_dir(&self, id: &str) -> PathBuf {
         self.data_dir.join("plugin-data").join(id)
@@ -280,7 +322,8 @@ impl PluginHost {
         let mut setup = self.setup(plugin, ctx, Duration::from_secs(600));
         setup.deadline = effective_deadline(ctx.deadline.unwrap_or(Duration::from_secs(600)) + STEP_GRACE);
         let context = call_context(&setup);
-        let outcome = call::call(self.engine()?, "run", setup, |store| plugin.pre.run_step(store, phase, run))?;
+        let (engine, pre) = self.linked(plugin)?;
+        let outcome = call::call(engine, "run", setup, |store| pre.run_step(store, phase, run))?;
         let mut outcome = outcome.map_err(|e| call::returned_error(&plugin.info.id, "run", e, &context))?;
         check_len(&plugin.info.id, "summary", outcome.summary.len(), MAX_SUMMARY)?;
         check_len(&plugin.info.id, "data", outcome.data.as_ref().map_or(0, String::len), MAX_DATA)?;
@@ -294,7 +337,8 @@ impl PluginHost {
         let run = ctx.run.as_ref().ok_or_else(|| AgencyError::internal("a plan needs a run"))?;
         let setup = self.setup(plugin, ctx, PLAN_DEADLINE);
         let context = call_context(&setup);
-        let plan = call::call(self.engine()?, "plan", setup, |store| plugin.pre.plan(store, run, request))?;
+        let (engine, pre) = self.linked(plugin)?;
+        let plan = call::call(engine, "plan", setup, |store| pre.plan(store, run, request))?;
         plan.map_err(|e| call::returned_error(&plugin.info.id, "plan", e, &context))
     }
 
@@ -308,7 +352,8 @@ impl PluginHost {
         if let Some(log) = log {
             setup.plugin_log = log.to_path_buf();
         }
-        let observation = call::call(self.engine()?, "classify", setup, |store| plugin.pre.classify(store, screen))?;
+        let (engine, pre) = self.linked(plugin)?;
+        let observation = call::call(engine, "classify", setup, |store| pre.classify(store, screen))?;
         Ok(safe_observation(observation))
     }
 
@@ -328,9 +373,9 @@ impl PluginHost {
         if let Some(log) = log {
             setup.plugin_log = log.to_path_buf();
         }
-        let result = call::call(self.engine()?, "headless-result", setup, |store| {
-            plugin.pre.headless_result(store, output, exit_code)
-        })?;
+        let (engine, pre) = self.linked(plugin)?;
+        let result =
+            call::call(engine, "headless-result", setup, |store| pre.headless_result(store, output, exit_code))?;
         Ok(result.map(|mut r| {
             r.message = r.message.map(|m| safe_text::one_line(&m, MAX_EVIDENCE));
             r.resume_session = r.resume_session.filter(|s| valid_session_id(s));

@@ -146,4 +146,20 @@ fn a_corrupt_cache_entry_is_recompiled() {
     std::fs::write(&entries[0], b"garbage, not a compiled component").unwrap();
     env.agency(&repo, &["plugin", "inspect", "shell"]).ok();
     assert!(std::fs::read(&entries[0]).unwrap().len() > 1000, "the entry was rewritten");
+
+    // The declaration is kept beside the entry, so a warm load calls nothing; a kept one is
+    // validated like a fresh answer, and one that is gone is asked for again.
+    let kept = entries[0].with_extension("info.json");
+    let info: serde_json::Value = serde_json::from_slice(&std::fs::read(&kept).unwrap()).unwrap();
+    for field in ["id", "version", "description"] {
+        assert_eq!(info[field], inspect["plugin"][field], "the kept declaration is the plugin's own: {info}");
+    }
+    let mut edited = info.clone();
+    edited["id"] = "Not A Valid Id".into();
+    std::fs::write(&kept, edited.to_string()).unwrap();
+    env.agency(&repo, &["plugin", "inspect", "shell"]).err("E_PLUGIN_INVALID");
+    std::fs::remove_file(&kept).unwrap();
+    let again = env.agency(&repo, &["plugin", "inspect", "shell", "--json"]).json();
+    assert_eq!(again["plugin"], inspect["plugin"]);
+    assert!(kept.is_file(), "kept again");
 }

@@ -9,7 +9,9 @@
 //! and loaded with `deserialize_file`. Beside each entry a `.digest` file records the sha256 of
 //! the compiled bytes and the file's identity (size, inode, change time): an entry whose
 //! identity changed is hashed again, and one whose bytes no longer match is recompiled — a
-//! file swapped into the cache under a granted sha256 never runs.
+//! file swapped into the cache under a granted sha256 never runs. A `.info.json` file keeps the
+//! component's declaration once it has loaded, linked and answered `info` (validated again on
+//! every load), so a warm load needs no instance until the first real call.
 
 use std::hash::{Hash, Hasher};
 use std::os::unix::fs::MetadataExt;
@@ -19,6 +21,7 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 use wasmtime::component::Component;
 
+use super::api::PluginInfo;
 use super::sandbox::{MEMORY_COUNT_LIMIT, MEMORY_LIMIT};
 use crate::error::{AgencyError, ErrorCode, Result};
 
@@ -82,6 +85,18 @@ impl Engine {
 
     fn cache_path(&self, cache_dir: &Path, sha256: &str) -> PathBuf {
         cache_dir.join("plugins").join(format!("{sha256}-{}.cwasm", self.compat))
+    }
+
+    /// The declaration (`info`) of the component with `sha256`, as kept when it last loaded
+    /// and linked under this engine and agency version; validated again by the caller.
+    pub fn kept_info(&self, cache_dir: &Path, sha256: &str) -> Option<PluginInfo> {
+        crate::store::read_json(&self.cache_path(cache_dir, sha256).with_extension("info.json"))
+    }
+
+    /// Keep `info` beside the compiled component (a cache: not kept only costs a call).
+    pub fn keep_info(&self, cache_dir: &Path, sha256: &str, info: &PluginInfo) {
+        let path = self.cache_path(cache_dir, sha256).with_extension("info.json");
+        let _ = crate::store::atomic::write_cache_json(&path, info);
     }
 
     /// The component for `bytes` (whose sha256 is given), from the cache or compiled into it.
