@@ -67,6 +67,24 @@ fn every_run_step_can_be_interrupted_and_recovered() {
     }
 }
 
+/// A run that stopped before its record was written is still listed by `ls` (which reads
+/// live runs through the name index) after other runs were created and archived since: it is
+/// shown broken, with its fix, never dropped from sight.
+#[test]
+fn a_run_stopped_before_its_record_stays_listed_after_later_runs() {
+    let env = TestEnv::new();
+    let repo = env.repo("r");
+    crash_run_after(&env, &repo, "run_dir", "early");
+    let stopped = env.run_dirs()[0].file_name().unwrap().to_string_lossy().into_owned();
+    env.start_run(&repo, "later");
+    env.agency(&repo, &["clean", "later", "--yes"]).ok();
+    env.start_run(&repo, "last");
+    let ls = env.agency(&repo, &["ls", "--json"]).json();
+    let stopped_entry = ls["runs"].as_array().unwrap().iter().find(|r| r["run_id"] == stopped.as_str()).cloned();
+    let stopped_entry = stopped_entry.unwrap_or_else(|| panic!("the stopped run is not listed: {ls:#}"));
+    assert_eq!(stopped_entry["broken"]["fix"], "agency repair --dry-run", "{stopped_entry}");
+}
+
 #[test]
 fn every_archive_step_can_be_interrupted_and_finished() {
     for step in ["archive_steps", "save", "remove"] {

@@ -132,11 +132,17 @@ impl NameIndex {
 
     /// Record that `run_id` now holds `name` and write the index, stamped with `runs/` as it
     /// is now. The caller holds the repository lock and has just created (or restored) the
-    /// run; entries whose runs no longer hold their name are dropped on the way.
+    /// run; entries of runs archived (or gone) since are dropped on the way. A run whose record
+    /// cannot be read — one stopped before its record was written, or damaged — stays: `ls`
+    /// lists the runs named here, and must go on showing it broken, with its fix.
     pub fn record(mut self, store: &Store, name: &str, run_id: &str) -> Result<()> {
         self.names.retain(|held, runs| {
             runs.retain(|id| {
-                RunEntry::load(store, &self.repo_id, id).meta.is_ok_and(|m| m.name == *held && !m.is_archived())
+                let entry = RunEntry::load(store, &self.repo_id, id);
+                match &entry.meta {
+                    Ok(meta) => meta.name == *held && !meta.is_archived(),
+                    Err(_) => entry.paths.dir.is_dir(),
+                }
             });
             !runs.is_empty()
         });
