@@ -116,9 +116,9 @@ impl<'a> Watch<'a> {
 pub fn find(env: &Env, reference: &str, purpose: Purpose) -> Result<RunEntry> {
     let local = scope(env, false)?;
     if purpose != Purpose::Restore
-        && let Some(entry) = by_full_run_id(env, reference.trim(), &local)
+        && let Some(found) = resolve_indexed(env, &local, reference.trim())
     {
-        return Ok(entry);
+        return found;
     }
     let how = if purpose == Purpose::Restore { Resolve::ArchivedNamesToo } else { Resolve::LiveNames };
     let candidates = entries(env, &local);
@@ -147,27 +147,55 @@ pub fn find(env: &Env, reference: &str, purpose: Purpose) -> Result<RunEntry> {
     }
 }
 
-/// A full run id, the way scripts name runs, found without reading every record: its run
-/// directory is looked up in each repository of the scope, once the name indexes say that no
-/// live run there is named like it (a name resolves first). `None` sends the caller down the
-/// general path, which decides every other case exactly as before.
-fn by_full_run_id(env: &Env, reference: &str, local: &Scope) -> Option<RunEntry> {
-    if !crate::store::names::is_run_id(reference) {
+/// `<ref>` resolved in `scope` without reading every record, in the order of
+/// [`runs::resolve`]: a live run's exact name through the name indexes, then an exact run id
+/// or a unique run-id prefix from the run directories' names; only the records that match are
+/// read. `None` when nothing in scope matches: the general path then decides (archived names,
+/// other repositories, the error), exactly as before.
+fn resolve_indexed(env: &Env, scope: &Scope, reference: &str) -> Option<Result<RunEntry>> {
+    if reference.is_empty() {
         return None;
     }
-    let repo_ids = match local {
+    let repo_ids = match scope {
         Scope::Repo { repo_id } => vec![repo_id.clone()],
         Scope::AllRepos => runs::repo_ids(&env.store),
     };
-    let named =
-        |repo_id: &String| !NameIndex::load_and_keep(&env.store, repo_id).live_named(&env.store, reference).is_empty();
-    if repo_ids.iter().any(named) {
-        return None;
+    let newest_first = |mut runs: Vec<RunEntry>| {
+        runs.sort_by(|a, b| b.run_id.cmp(&a.run_id));
+        runs
+    };
+    let named = newest_first(
+        repo_ids
+            .iter()
+            .flat_map(|repo_id| NameIndex::load_and_keep(&env.store, repo_id).live_named(&env.store, reference))
+            .collect(),
+    );
+    if let [one] = named.as_slice() {
+        return Some(Ok(one.clone()));
     }
-    let mut found = repo_ids.iter().filter(|repo_id| env.store.run_paths(repo_id, reference).dir.is_dir());
-    match (found.next(), found.next()) {
-        (Some(repo_id), None) => Some(RunEntry::load(&env.store, repo_id, reference)),
-        _ => None,
+    if !named.is_empty() {
+        return Some(Err(runs::ambiguous(reference, &named.iter().collect::<Vec<_>>())));
+    }
+    let matching: Vec<(&String, String)> = repo_ids
+        .iter()
+        .flat_map(|repo_id| {
+            runs::run_ids(&env.store, repo_id)
+                .into_iter()
+                .filter(|id| id.starts_with(reference))
+                .map(move |id| (repo_id, id))
+        })
+        .collect();
+    let load = |(repo_id, run_id): &(&String, String)| RunEntry::load(&env.store, repo_id, run_id);
+    if let Some(exact) = matching.iter().find(|(_, id)| id == reference) {
+        return Some(Ok(load(exact)));
+    }
+    match matching.as_slice() {
+        [] => None,
+        [one] => Some(Ok(load(one))),
+        many => {
+            let candidates = newest_first(many.iter().map(load).collect());
+            Some(Err(runs::ambiguous(reference, &candidates.iter().collect::<Vec<_>>())))
+        }
     }
 }
 

@@ -138,7 +138,8 @@ fn check_in(
         ));
     }
     if let Some(name) = name {
-        ensure_name_free(env, &NameIndex::load(&env.store, &repo.id), name)?;
+        // Kept when rebuilt, so the check under the lock finds it current.
+        ensure_name_free(env, &NameIndex::load_and_keep(&env.store, &repo.id), name)?;
     }
     Ok((config, parent_branch, parent_commit))
 }

@@ -66,9 +66,14 @@ fn dir_names(dir: &std::path::Path) -> Vec<String> {
         .collect()
 }
 
+/// The run ids of one repository (its run directories' names; no record is read).
+pub fn run_ids(store: &Store, repo_id: &str) -> Vec<String> {
+    dir_names(&store.runs_dir(repo_id))
+}
+
 /// Runs of one repository, newest first.
 pub fn scan_repo(store: &Store, repo_id: &str) -> Vec<RunEntry> {
-    let ids = dir_names(&store.runs_dir(repo_id)).into_iter().map(|run_id| (repo_id.to_string(), run_id)).collect();
+    let ids = run_ids(store, repo_id).into_iter().map(|run_id| (repo_id.to_string(), run_id)).collect();
     load_newest_first(store, ids)
 }
 
@@ -165,7 +170,7 @@ pub fn resolve<'a>(runs: &'a [RunEntry], reference: &str, how: Resolve) -> Resul
     }
 }
 
-fn ambiguous(reference: &str, candidates: &[&RunEntry]) -> AgencyError {
+pub fn ambiguous(reference: &str, candidates: &[&RunEntry]) -> AgencyError {
     let list: Vec<String> =
         candidates.iter().map(|r| format!("{} ({})", r.run_id, r.name().unwrap_or("broken"))).collect();
     AgencyError::new(
