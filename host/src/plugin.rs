@@ -209,23 +209,10 @@ impl PluginHost {
         let exported = wit::exported(&engine.engine, &component)?;
         let pre = OnceCell::new();
         let label = source.expected_id.clone().unwrap_or_else(|| source.origin.describe());
-        let setup = CallSetup {
-            plugin_id: label.clone(),
-            declared: Vec::new(),
-            granted: Vec::new(),
-            areas: AreaRoots::default(),
-            plugin_log: self.global_log(),
-            exec_log: None,
-            deadline: effective_deadline(INFO_DEADLINE),
-            log_limit: sandbox::LOG_LIMIT,
-            agency_env: Vec::new(),
-            run_name: None,
-        };
         let info = match kept {
             Some(info) => info,
             None => {
-                let linked = wit::prepare(&engine.engine, &component, &exported)?;
-                let info = call::call(engine, "info", setup, |store| linked.info(store))?;
+                let (info, linked) = self.ask_info(&label, &component, &exported)?;
                 let _ = pre.set(linked);
                 info
             }
@@ -247,6 +234,31 @@ impl PluginHost {
         });
         self.loaded.borrow_mut().insert(source.sha256, plugin.clone());
         Ok(plugin)
+    }
+
+    /// Link the component and call its `info` in a sandbox of its own.
+    fn ask_info(
+        &self,
+        label: &str,
+        component: &wasmtime::component::Component,
+        exported: &wit::Exported,
+    ) -> Result<(PluginInfo, wit::Pre)> {
+        let engine = self.engine()?;
+        let setup = CallSetup {
+            plugin_id: label.to_string(),
+            declared: Vec::new(),
+            granted: Vec::new(),
+            areas: AreaRoots::default(),
+            plugin_log: self.global_log(),
+            exec_log: None,
+            deadline: effective_deadline(INFO_DEADLINE),
+            log_limit: sandbox::LOG_LIMIT,
+            agency_env: Vec::new(),
+            run_name: None,
+        };
+        let linked = wit::prepare(&engine.engine, component, exported)?;
+        let info = call::call(engine, "info", setup, |store| linked.info(store))?;
+        Ok((info, linked))
     }
 
     /// Find plugin `id` (project pins, installed, built-ins) and load it.
@@ -427,8 +439,6 @@ impl PluginHost {
     }
 }
 
-/// An agent's session id as a plugin reports it: it goes back into a launch plan as an
-/// argument, so only short ids of letters, digits, `-`, `_` and `.` are kept.
 /// A `classify` answer made safe to show: one line each, bounded, a session id only if valid.
 /// Also applied to a reading kept on disk, which anyone who can write the run dir could edit.
 pub fn safe_observation(mut observation: Observation) -> Observation {
@@ -440,6 +450,8 @@ pub fn safe_observation(mut observation: Observation) -> Observation {
     observation
 }
 
+/// An agent's session id as a plugin reports it: it goes back into a launch plan as an
+/// argument, so only short ids of letters, digits, `-`, `_` and `.` are kept.
 pub fn valid_session_id(id: &str) -> bool {
     (1..=128).contains(&id.len()) && id.chars().all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
 }

@@ -336,7 +336,7 @@ pub fn capture_transcript(env: &Env, reference: &str) -> Result<std::path::PathB
         return Err(query::no_live_session(&run.meta.name));
     }
     let text = tmux::capture_pane(&run.server(), &run.session(), 100_000)?;
-    let path = run.entry.paths.transcript().clone();
+    let path = run.entry.paths.transcript();
     if path.exists() {
         let _ = std::fs::rename(&path, path.with_file_name("transcript.1.txt"));
     }
