@@ -80,7 +80,10 @@ impl NameIndex {
         let current = DirStamp::of(store, repo_id);
         let stored: Option<NameIndex> = super::read_json(&path(store, repo_id));
         let (mut index, scanned) = match stored {
-            Some(index) if index.runs_dir.is_some() && index.runs_dir == current => (index, None),
+            Some(mut index) if index.runs_dir.is_some() && index.runs_dir == current => {
+                index.keep_plain_ids();
+                (index, None)
+            }
             _ => {
                 // The stamp is taken before the scan: a run created during it changes `runs/`
                 // again, and the next load rebuilds once more.
@@ -107,6 +110,16 @@ impl NameIndex {
             }
         }
         (index, scanned)
+    }
+
+    /// Drop ids that are not a plain directory name: the file sits in the data dir, where an
+    /// agent can write too, and an id becomes a path (`runs/<id>`) — never one outside `runs/`.
+    fn keep_plain_ids(&mut self) {
+        let plain = |id: &String| !id.is_empty() && !id.starts_with('.') && !id.contains(['/', '\0']);
+        for runs in self.names.values_mut() {
+            runs.retain(plain);
+        }
+        self.unreadable.retain(plain);
     }
 
     /// Every run the index lists (live when recorded, or unreadable at the rebuild).
@@ -282,6 +295,26 @@ mod tests {
         assert_eq!(holder(&store, "fix"), None);
         write_run(&store, "20260101000000-aaaa", "fix", false);
         assert_eq!(holder(&store, "fix").as_deref(), Some("20260101000000-aaaa"));
+    }
+
+    #[test]
+    fn an_id_that_is_not_a_directory_name_is_ignored() {
+        let (dir, store) = world();
+        write_run(&store, "20260101000000-aaaa", "fix", false);
+        NameIndex::load(&store, "r").record(&store, "fix", "20260101000000-aaaa").unwrap();
+        // A record outside `runs/`, named by a planted index entry.
+        let outside = dir.path().join("outside");
+        std::fs::create_dir_all(&outside).unwrap();
+        std::fs::copy(store.run_paths("r", "20260101000000-aaaa").meta(), outside.join("meta.json")).unwrap();
+        let mut planted: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(path(&store, "r")).unwrap()).unwrap();
+        planted["names"]["fix"] = serde_json::json!(["../../../outside", "20260101000000-aaaa"]);
+        planted["unreadable"] = serde_json::json!(["../../../outside"]);
+        std::fs::write(path(&store, "r"), planted.to_string()).unwrap();
+        let index = NameIndex::load(&store, "r");
+        let named: Vec<String> = index.live_named(&store, "fix").into_iter().map(|e| e.run_id).collect();
+        assert_eq!(named, ["20260101000000-aaaa"]);
+        assert_eq!(index.run_ids().count(), 1);
     }
 
     #[test]
