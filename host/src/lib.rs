@@ -36,6 +36,7 @@ pub(crate) mod env;
 pub mod error;
 pub(crate) mod gh;
 pub(crate) mod git;
+pub(crate) mod parallel;
 pub(crate) mod pipeline;
 pub mod plugin;
 pub mod process;

@@ -274,6 +274,17 @@ impl PluginHost {
         project: Option<(&Path, &crate::config::AgencyJson)>,
         config_dir: &Path,
     ) -> Result<Option<Rc<Plugin>>> {
+        self.find_granted_source(id, project, config_dir)?.map(|source| self.load(source)).transpose()
+    }
+
+    /// Like [`PluginHost::find_granted`] without loading: the granted bytes and their sha256
+    /// (what a kept reading of the plugin is checked against).
+    pub fn find_granted_source(
+        &self,
+        id: &str,
+        project: Option<(&Path, &crate::config::AgencyJson)>,
+        config_dir: &Path,
+    ) -> Result<Option<Source>> {
         let source = source::find(id, &self.plugins_dir, project)?;
         if source.origin != Origin::Builtin {
             let grants = grants::Grants::load(config_dir)?;
@@ -281,7 +292,7 @@ impl PluginHost {
                 return Ok(None);
             }
         }
-        self.load(source).map(Some)
+        Ok(Some(source))
     }
 
     /// Capabilities granted to `plugin`: a built-in's declarations, else the stored grant for

@@ -538,7 +538,8 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let log = dir.path().join("x.log");
         std::fs::write(&log, "earlier\n").unwrap();
-        let out = Cmd::new("sh").args(["-c", "echo one; echo two >&2"]).log_to(&log, 1024).run_ok().unwrap();
+        // Two pipes have no order between them: the pause lets `one` arrive first.
+        let out = Cmd::new("sh").args(["-c", "echo one; sleep 0.2; echo two >&2"]).log_to(&log, 1024).run_ok().unwrap();
         assert_eq!(String::from_utf8_lossy(&out.stderr), "one\ntwo\n");
         assert_eq!(std::fs::read_to_string(&log).unwrap(), "earlier\none\ntwo\n");
     }

@@ -76,14 +76,15 @@ pub fn entries(env: &Env, scope: &Scope) -> Vec<RunEntry> {
 }
 
 /// Runs in scope with their status, newest first. Archived runs only with `include_archived`
-/// (without it, only the live runs' records are read: see [`name_index::live_runs`]).
-pub fn list(env: &Env, scope: &Scope, include_archived: bool) -> Result<Vec<RunView>> {
+/// (without it, only the live runs' records are read: see [`name_index::live_runs`]). `panes`
+/// is tmux's answer asked for ahead, if any.
+pub fn list(env: &Env, scope: &Scope, include_archived: bool, panes: PanesAhead) -> Result<Vec<RunView>> {
     let entries = match (include_archived, scope) {
         (true, _) => entries(env, scope),
         (false, Scope::Repo { repo_id }) => name_index::live_runs(&env.store, std::slice::from_ref(repo_id)),
         (false, Scope::AllRepos) => name_index::live_runs(&env.store, &runs::repo_ids(&env.store)),
     };
-    Ok(views(env, entries))
+    Ok(Watch::new(env).views_with(entries, panes))
 }
 
 /// Status for each entry, reading live signals once for all of them.
@@ -105,10 +106,29 @@ impl<'a> Watch<'a> {
     }
 
     pub fn views(&mut self, entries: Vec<RunEntry>) -> Vec<RunView> {
-        let live = LivePanes::read(&entries);
+        self.views_with(entries, PanesAhead::none())
+    }
+
+    fn views_with(&mut self, entries: Vec<RunEntry>, panes: PanesAhead) -> Vec<RunView> {
+        let live = LivePanes::read(&entries, panes);
         self.classifier.capture(&entries, &live);
         let env = self.classifier.env;
-        entries.into_iter().map(|entry| view(env, entry, &live, &mut self.classifier)).collect()
+        // Most runs of a long listing are decided by their record alone (archived, never
+        // started, broken): those are judged on a few threads, the rest here, with the plugins.
+        let stall_after = env.user.stall_after;
+        let decided = crate::parallel::map(&entries, |entry| match &entry.meta {
+            Ok(meta) if needs_live_signals(meta) => None,
+            Ok(meta) => Some(Some(status::derive(meta, &record_signals(meta, stall_after)))),
+            Err(_) => Some(None),
+        });
+        entries
+            .into_iter()
+            .zip(decided)
+            .map(|(entry, decided)| match decided {
+                Some(status) => RunView { entry, status },
+                None => view(env, entry, &live, &mut self.classifier),
+            })
+            .collect()
     }
 }
 
@@ -205,6 +225,33 @@ pub fn show(env: &Env, reference: &str) -> Result<RunView> {
     Ok(views(env, vec![entry]).remove(0))
 }
 
+/// `tmux list-panes` on the server new sessions go to, started before the records that name
+/// the servers are read (tmux takes about as long to answer as a hundred records take to read).
+/// Used only for that server, and only if it lists every session the records expect there: a
+/// session missing from it may have started after it, so that server is asked again.
+pub struct PanesAhead(Option<(Server, std::thread::JoinHandle<Result<Vec<PaneInfo>>>)>);
+
+impl PanesAhead {
+    /// Ask now, on a thread, if that server is running.
+    pub fn start() -> PanesAhead {
+        PanesAhead(Server::expected().map(|server| {
+            let asked = server.clone();
+            (server, std::thread::spawn(move || tmux::list_panes(&asked)))
+        }))
+    }
+
+    pub fn none() -> PanesAhead {
+        PanesAhead(None)
+    }
+
+    /// The early answer, if it was asked of `server` and lists every one of `sessions`.
+    fn take_for(&mut self, server: &Server, sessions: &[&str]) -> Option<Vec<PaneInfo>> {
+        let (_, handle) = self.0.take_if(|(asked, _)| asked == server)?;
+        let panes = handle.join().ok()?.ok()?;
+        sessions.iter().all(|s| panes.iter().any(|p| p.session == *s)).then_some(panes)
+    }
+}
+
 /// Live panes of every tmux server the runs' sessions are on: one `list-panes` per server.
 struct LivePanes {
     panes: HashMap<(Server, String), PaneInfo>,
@@ -213,17 +260,20 @@ struct LivePanes {
 }
 
 impl LivePanes {
-    fn read(entries: &[RunEntry]) -> LivePanes {
+    fn read(entries: &[RunEntry], mut ahead: PanesAhead) -> LivePanes {
         let mut live = LivePanes { panes: HashMap::new(), errors: HashMap::new() };
-        let mut servers: Vec<Server> = entries
-            .iter()
-            .filter_map(|e| e.meta.as_ref().ok().filter(|m| m.tmux_session_name.is_some() && !m.is_archived()))
-            .map(|m| m.tmux_server())
-            .collect();
-        servers.sort_by_key(|s| format!("{s:?}"));
-        servers.dedup();
-        for server in servers {
-            match tmux::list_panes(&server) {
+        let mut sessions: HashMap<Server, Vec<&str>> = HashMap::new();
+        for meta in entries.iter().filter_map(|e| e.meta.as_ref().ok().filter(|m| !m.is_archived())) {
+            if let Some(session) = &meta.tmux_session_name {
+                sessions.entry(meta.tmux_server()).or_default().push(session);
+            }
+        }
+        for (server, expected) in sessions {
+            let listed = match ahead.take_for(&server, &expected) {
+                Some(panes) => Ok(panes),
+                None => tmux::list_panes(&server),
+            };
+            match listed {
                 Ok(panes) => live.panes.extend(panes.into_iter().map(|p| ((server.clone(), p.session.clone()), p))),
                 Err(e) => {
                     live.errors.insert(server, e.message);
@@ -244,20 +294,31 @@ fn view(env: &Env, entry: RunEntry, live: &LivePanes, classifier: &mut Classifie
     RunView { entry, status }
 }
 
+/// A live run whose agent was started: its status needs tmux, its files and maybe its runner
+/// plugin. Any other run is decided by [`record_signals`].
+fn needs_live_signals(meta: &RunMeta) -> bool {
+    !meta.is_archived() && meta.tmux_session_name.is_some()
+}
+
+/// What the record and the worktree's presence say. An archived run, or one whose agent never
+/// started, is decided by these alone: no need to look at its worktree or its files (a listing
+/// of many old runs stays cheap).
+fn record_signals(meta: &RunMeta, stall_after: std::time::Duration) -> Signals {
+    let mut signals = Signals::new(now());
+    signals.stall_after = stall_after;
+    if !meta.is_archived() {
+        signals.worktree_exists = Path::new(&meta.worktree_path).is_dir();
+    }
+    signals
+}
+
 fn signals(env: &Env, entry: &RunEntry, meta: &RunMeta, live: &LivePanes, classifier: &mut Classifier) -> Signals {
+    let mut signals = record_signals(meta, env.user.stall_after);
+    if !needs_live_signals(meta) {
+        return signals;
+    }
     let worktree = Path::new(&meta.worktree_path);
     let pane = live.pane(meta);
-    let mut signals = Signals::new(now());
-    signals.stall_after = env.user.stall_after;
-    // An archived run, or one whose agent never started, is decided by its record alone: no
-    // need to look at its worktree or its files (a listing of many old runs stays cheap).
-    if meta.is_archived() {
-        return signals;
-    }
-    signals.worktree_exists = worktree.is_dir();
-    if meta.tmux_session_name.is_none() {
-        return signals;
-    }
     signals.session_alive = pane.is_some();
     signals.tmux_error = live.errors.get(&meta.tmux_server()).cloned();
     signals.pane_activity = pane.and_then(|p| p.activity).and_then(|t| OffsetDateTime::from_unix_timestamp(t).ok());
@@ -307,6 +368,16 @@ fn read_status_file(worktree: &Path) -> StatusFile {
     }
 }
 
+/// A granted (or built-in) runner plugin: found at once, loaded only when a pane must be read
+/// (a kept reading is checked against the plugin's sha256 alone).
+struct RunnerPlugin {
+    id: String,
+    sha256: String,
+    /// The bytes, until they are loaded.
+    source: Option<crate::plugin::Source>,
+    loaded: Option<std::result::Result<Rc<Plugin>, ScreenSignal>>,
+}
+
 /// Runner plugins loaded once per process for `classify` (no grants are used by the call:
 /// no filesystem, no exec). Bytes nobody granted are never run; a failing plugin is reported
 /// in the run's status, never a failed listing.
@@ -314,7 +385,7 @@ struct Classifier<'a> {
     env: &'a Env,
     /// Per (repo id, plugin id): pins live in each run's own `agency.json`, so a listing across
     /// repositories must not resolve one repository's runner with another's pins.
-    plugins: HashMap<(String, String), std::result::Result<Rc<Plugin>, ScreenSignal>>,
+    plugins: HashMap<(String, String), std::result::Result<RunnerPlugin, ScreenSignal>>,
     /// Each repository's root and `agency.json`, read once (no git call) from its repo record.
     projects: HashMap<String, Option<(PathBuf, AgencyJson)>>,
     /// Pane text per (server, session), captured with one tmux call per server up front.
@@ -395,14 +466,31 @@ impl<'a> Classifier<'a> {
         if !unchanged || Some(kept.pane_pid) != pane.pane_pid {
             return None;
         }
-        let plugin = self.plugin(meta).ok()?;
-        (plugin.sha256 == kept.plugin_sha256).then(|| ScreenSignal::Read {
-            plugin: plugin.info.id.clone(),
+        // The plugin's bytes, not the plugin loaded: these bytes made the reading.
+        let runner = self.runner(meta).ok()?;
+        (runner.sha256 == kept.plugin_sha256).then(|| ScreenSignal::Read {
+            plugin: runner.id.clone(),
             observation: crate::plugin::safe_observation(kept.observation),
         })
     }
 
+    /// The runner plugin of `meta`'s run, loaded (compiled or from the compile cache).
     fn plugin(&mut self, meta: &RunMeta) -> std::result::Result<Rc<Plugin>, ScreenSignal> {
+        let env = self.env;
+        let RunnerPlugin { id, source, loaded, .. } = self.runner(meta)?;
+        // The source is there until the first load, and only then.
+        let source = source.take();
+        loaded
+            .get_or_insert_with(|| {
+                let failed = |error: String| ScreenSignal::Failed { plugin: id.clone(), error };
+                let source = source.ok_or_else(|| failed("its bytes were not found".into()))?;
+                env.plugins().load(source).map_err(|e| failed(e.to_string()))
+            })
+            .clone()
+    }
+
+    /// The runner plugin of `meta`'s run as granted, found once per (repository, plugin id).
+    fn runner(&mut self, meta: &RunMeta) -> std::result::Result<&mut RunnerPlugin, ScreenSignal> {
         let env = self.env;
         let project = self
             .projects
@@ -425,12 +513,18 @@ impl<'a> Classifier<'a> {
         };
         self.plugins
             .entry((meta.repo_id.clone(), id))
-            .or_insert_with_key(|(_, id)| match env.plugins().find_granted(id, project, &env.dirs.config) {
-                Ok(Some(plugin)) => Ok(plugin),
+            .or_insert_with_key(|(_, id)| match env.plugins().find_granted_source(id, project, &env.dirs.config) {
+                Ok(Some(source)) => Ok(RunnerPlugin {
+                    id: id.clone(),
+                    sha256: source.sha256.clone(),
+                    source: Some(source),
+                    loaded: None,
+                }),
                 Ok(None) => Err(ScreenSignal::NotGranted { plugin: id.clone() }),
                 Err(e) => Err(ScreenSignal::Failed { plugin: id.clone(), error: e.to_string() }),
             })
-            .clone()
+            .as_mut()
+            .map_err(|signal| signal.clone())
     }
 
     /// What the runner plugin reads from a finished headless run's output. Computed once per
@@ -530,4 +624,36 @@ pub fn screen_as_classified(env: &Env, reference: &str) -> Result<String> {
 pub fn no_live_session(name: &str) -> AgencyError {
     AgencyError::new(ErrorCode::SessionNotFound, format!("run `{name}` has no live tmux session"))
         .with_hint(format!("agency resume {name}   # starts the agent again"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn asked_ahead(server: &Server, sessions: &[&str]) -> PanesAhead {
+        let panes: Vec<PaneInfo> = sessions
+            .iter()
+            .map(|s| PaneInfo { session: s.to_string(), pane_pid: Some(1), activity: Some(1) })
+            .collect();
+        PanesAhead(Some((server.clone(), std::thread::spawn(move || Ok(panes)))))
+    }
+
+    #[test]
+    fn an_early_pane_listing_serves_only_its_server_and_only_when_it_lists_every_session() {
+        let server = Server::Socket("/tmp/tmux-test/agency".into());
+        let other = Server::Socket("/tmp/tmux-test/other".into());
+        assert!(asked_ahead(&server, &["a", "b"]).take_for(&server, &["a", "b"]).is_some());
+        assert!(asked_ahead(&server, &["a", "b"]).take_for(&server, &["b"]).is_some());
+        // A session started after the listing was taken: the server is asked again.
+        assert!(asked_ahead(&server, &["a"]).take_for(&server, &["a", "c"]).is_none());
+        assert!(asked_ahead(&server, &["a"]).take_for(&other, &["a"]).is_none());
+        assert!(asked_ahead(&server, &["a"]).take_for(&Server::Default, &["a"]).is_none());
+        // Used once: the next server asks tmux itself.
+        let mut ahead = asked_ahead(&server, &["a"]);
+        assert!(ahead.take_for(&server, &["a"]).is_some());
+        assert!(ahead.take_for(&server, &["a"]).is_none());
+        let mut failed =
+            PanesAhead(Some((server.clone(), std::thread::spawn(|| Err(AgencyError::internal("no tmux"))))));
+        assert!(failed.take_for(&server, &[]).is_none());
+    }
 }

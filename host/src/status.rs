@@ -28,7 +28,7 @@ use time::OffsetDateTime;
 use crate::clock::{parse_rfc3339, rfc3339};
 use crate::plugin::api::{Activity as ScreenActivity, Observation};
 use crate::safe_text;
-use crate::store::meta::RunMeta;
+use crate::store::meta::{Archive, Flags, Pipeline, RunMeta};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -266,9 +266,11 @@ impl Verdict {
 }
 
 pub fn derive(meta: &RunMeta, signals: &Signals) -> Status {
-    let flags = meta.flags();
-    let archive = meta.archive.clone().unwrap_or_default();
-    let pipeline = meta.pipeline.clone().unwrap_or_default();
+    // Borrowed, not cloned: a listing derives a thousand statuses.
+    let (no_flags, no_archive, no_pipeline) = (Flags::default(), Archive::default(), Pipeline::default());
+    let flags = meta.flags.as_ref().unwrap_or(&no_flags);
+    let archive = meta.archive.as_deref().unwrap_or(&no_archive);
+    let pipeline = meta.pipeline.as_ref().unwrap_or(&no_pipeline);
     let outcome = match (archive.merged_at.is_some(), flags.abandoned) {
         (true, _) => Outcome::Merged,
         (false, true) => Outcome::Abandoned,
@@ -311,7 +313,7 @@ pub fn derive(meta: &RunMeta, signals: &Signals) -> Status {
     let verdict = match (outcome, presence) {
         (Outcome::Merged, _) => Verdict::new(
             "merged",
-            format!("merged at {}", archive.merged_at.clone().unwrap_or_default()),
+            format!("merged at {}", archive.merged_at.as_deref().unwrap_or_default()),
             "record",
             Tone::Quiet,
         ),
@@ -320,7 +322,7 @@ pub fn derive(meta: &RunMeta, signals: &Signals) -> Status {
         }
         (_, Presence::Archived) => Verdict::new(
             "archived",
-            format!("archived at {}", archive.archived_at.clone().unwrap_or_default()),
+            format!("archived at {}", archive.archived_at.as_deref().unwrap_or_default()),
             "record",
             Tone::Quiet,
         ),
@@ -362,12 +364,13 @@ pub fn derive(meta: &RunMeta, signals: &Signals) -> Status {
 
 /// A run that is not archived: its pipeline, its session, then what the agent is doing.
 fn live(meta: &RunMeta, signals: &Signals, runtime: Runtime, presence: Presence, headless: bool) -> Verdict {
-    let pipeline = meta.pipeline.clone().unwrap_or_default();
+    let no_pipeline = Pipeline::default();
+    let pipeline = meta.pipeline.as_ref().unwrap_or(&no_pipeline);
     if let (Some(step), Runtime::NotStarted) = (&pipeline.failed_step, runtime) {
         let reason = format!(
             "{} {}",
-            pipeline.error_code.clone().unwrap_or_default(),
-            pipeline.error_message.clone().unwrap_or_default()
+            pipeline.error_code.as_deref().unwrap_or_default(),
+            pipeline.error_message.as_deref().unwrap_or_default()
         );
         return Verdict::new(&format!("failed: {step}"), reason.trim().to_string(), "record", Tone::Problem);
     }
@@ -378,7 +381,7 @@ fn live(meta: &RunMeta, signals: &Signals, runtime: Runtime, presence: Presence,
     if runtime == Runtime::NotStarted {
         let reason = format!(
             "the pipeline stopped after `{}`; no agent session was started (agency resume {} starts it)",
-            pipeline.last_step.unwrap_or_else(|| "run_dir".into()),
+            pipeline.last_step.as_deref().unwrap_or("run_dir"),
             meta.name
         );
         return Verdict::new("created, not started", reason, "record", Tone::NeedsYou);

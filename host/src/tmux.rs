@@ -55,6 +55,18 @@ impl Server {
         Ok(server)
     }
 
+    /// The server new sessions would go to now (see [`Server::for_new_session`]), by the socket
+    /// path tmux gives it, when that socket exists. `ls` asks it about its panes while the
+    /// records that name their servers are still being read.
+    pub fn expected() -> Option<Server> {
+        let socket = match (private_socket_name(), inside_socket()) {
+            (Some(name), _) => socket_dir()?.join(name),
+            (None, Some(path)) => path,
+            (None, None) => socket_dir()?.join("default"),
+        };
+        socket.exists().then_some(Server::Socket(socket))
+    }
+
     /// The socket argument for this server, as a user would type it.
     pub fn flag(&self) -> String {
         match (self, private_socket_name()) {
@@ -85,6 +97,15 @@ impl Server {
 
 fn private_socket_name() -> Option<String> {
     std::env::var("AGENCY_TMUX_SOCKET").ok().filter(|s| !s.is_empty())
+}
+
+/// tmux's directory of sockets as tmux names it: `$TMUX_TMPDIR` (else `/tmp`), `tmux-<uid>`,
+/// resolved.
+fn socket_dir() -> Option<PathBuf> {
+    let base = std::env::var_os("TMUX_TMPDIR").filter(|v| !v.is_empty()).unwrap_or_else(|| "/tmp".into());
+    // SAFETY: getuid has no preconditions and cannot fail.
+    let uid = unsafe { libc::getuid() };
+    std::fs::canonicalize(Path::new(&base).join(format!("tmux-{uid}"))).ok()
 }
 
 /// The socket of the tmux server this process runs inside (`$TMUX` = `socket,pid,session`).

@@ -145,7 +145,7 @@ proptest! {
                 let run_id = format!("{id}{i}");
                 let mut m = RunMeta { schema_version: "1.0".into(), run_id: run_id.clone(), name: name.clone(), ..RunMeta::default() };
                 if *archived {
-                    m.archive = Some(meta::Archive { archived_at: Some("t".into()), ..Default::default() });
+                    m.archive = Some(Box::new(meta::Archive { archived_at: Some("t".into()), ..Default::default() }));
                 }
                 RunEntry { repo_id: "r".into(), run_id: run_id.clone(), paths: RunPaths::new(PathBuf::from(&run_id)), meta: Ok(Box::new(m)) }
             })

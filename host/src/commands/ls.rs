@@ -24,8 +24,10 @@ pub struct LsArgs {
 }
 
 pub fn cmd_ls(ctx: &CommandContext, args: LsArgs) -> Result<()> {
+    // tmux answers while git finds the repository and the records are read.
+    let panes = query::PanesAhead::start();
     let scope = query::scope(&ctx.env, args.all_repos)?;
-    let runs_in_scope = query::list(&ctx.env, &scope, args.all)?;
+    let runs_in_scope = query::list(&ctx.env, &scope, args.all, panes)?;
     let result = print(ctx, &args, &runs_in_scope);
     // The process ends right after a listing: freeing a thousand records one by one would
     // cost more than printing them did. The kernel takes the memory back at exit.

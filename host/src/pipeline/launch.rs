@@ -92,14 +92,14 @@ pub fn launch(
         m.tmux_socket = Some(socket.display().to_string());
         m.runner_cmd = runner_cmd.clone();
         m.plugins.insert("runner".into(), provenance.clone());
-        m.launch = Some(Launch {
+        m.launch = Some(Box::new(Launch {
             mode: mode.into(),
             started_at: Some(time::now_rfc3339()),
             prompt_delivery: Some(delivery.into()),
             interrupt: Some(interrupt.clone()),
             timeout_secs: launch.timeout.map(|t| t.as_secs()),
             ..Launch::default()
-        });
+        }));
         let flags = m.flags_mut();
         flags.clear(Attention::LaunchFailed);
         flags.clear(Attention::StopRequested);

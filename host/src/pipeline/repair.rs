@@ -449,11 +449,11 @@ fn rebuilt(env: &Env, entry: &RunEntry, started: &Event, evs: &[Event]) -> RunMe
         ..RunMeta::default()
     };
     if let Some(e) = session {
-        meta.launch = Some(crate::store::meta::Launch {
+        meta.launch = Some(Box::new(crate::store::meta::Launch {
             mode: text(e, "mode").unwrap_or_else(|| "interactive".into()),
             started_at: Some(e.timestamp.clone()),
             ..Default::default()
-        });
+        }));
     }
     meta
 }

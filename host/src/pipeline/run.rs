@@ -198,7 +198,7 @@ fn record_setup(record: &RunRecord, report: Option<&PhaseReport>, failed: bool) 
     record
         .update_meta(|m| {
             if let Some(report) = report {
-                m.setup = Some(report.record());
+                m.setup = Some(Box::new(report.record()));
                 m.plugins.insert("setup".into(), serde_json::to_value(&report.provenance).unwrap_or_default());
             }
             if failed {

@@ -1,5 +1,6 @@
 //! The wasmtime engine and the on-disk cache of compiled components. One engine per process
-//! with epoch interruption (a ticker thread advances the epoch every 10 ms). Before anything
+//! with epoch interruption (a ticker thread advances the epoch every 10 ms from the first
+//! call on: loading a plugin, or answering from its kept declaration, needs none). Before anything
 //! is compiled, a component's shape is checked (how many linear memories its modules define,
 //! how large they start), so one that could never run within the limits is refused as invalid
 //! instead of failing later.
@@ -31,6 +32,8 @@ pub struct Engine {
     pub engine: wasmtime::Engine,
     /// Hex digest of the engine's compatibility hash and agency's version.
     compat: String,
+    /// The ticker that interrupts calls past their deadline, started by the first call.
+    ticker: std::sync::Once,
 }
 
 /// How a component was obtained, for benchmarks and `plugin add` output.
@@ -73,14 +76,21 @@ impl Engine {
         engine.precompile_compatibility_hash().hash(&mut hasher);
         env!("CARGO_PKG_VERSION").hash(&mut hasher);
         let compat = format!("{:016x}", hasher.finish());
-        let ticker = engine.clone();
-        std::thread::spawn(move || {
-            loop {
-                std::thread::sleep(EPOCH_TICK);
-                ticker.increment_epoch();
-            }
+        Ok(Engine { engine, compat, ticker: std::sync::Once::new() })
+    }
+
+    /// A store for one call, with the epoch ticking (every call has a deadline).
+    pub fn store<T: 'static>(&self, data: T) -> wasmtime::Store<T> {
+        self.ticker.call_once(|| {
+            let ticker = self.engine.clone();
+            std::thread::spawn(move || {
+                loop {
+                    std::thread::sleep(EPOCH_TICK);
+                    ticker.increment_epoch();
+                }
+            });
         });
-        Ok(Engine { engine, compat })
+        wasmtime::Store::new(&self.engine, data)
     }
 
     fn cache_path(&self, cache_dir: &Path, sha256: &str) -> PathBuf {

@@ -19,7 +19,7 @@ fn live_meta() -> RunMeta {
         name: "feat".into(),
         tmux_session_name: Some("agency_20261125140000-abcd".into()),
         pipeline: Some(Pipeline { last_step: Some("launch".into()), ..Default::default() }),
-        launch: Some(Launch { mode: "interactive".into(), ..Default::default() }),
+        launch: Some(Box::new(Launch { mode: "interactive".into(), ..Default::default() })),
         ..RunMeta::default()
     }
 }
@@ -66,11 +66,11 @@ struct Case {
 
 fn cases() -> Vec<Case> {
     let archived = |merged: bool, abandoned: bool| RunMeta {
-        archive: Some(Archive {
+        archive: Some(Box::new(Archive {
             archived_at: Some("2026-11-25T14:00:00Z".into()),
             merged_at: merged.then(|| "2026-11-25T14:00:00Z".into()),
             ..Default::default()
-        }),
+        })),
         flags: Some(Flags { abandoned, ..Default::default() }),
         ..live_meta()
     };
@@ -95,7 +95,8 @@ fn cases() -> Vec<Case> {
         }),
         ..live_meta()
     };
-    let headless = RunMeta { launch: Some(Launch { mode: "headless".into(), ..Default::default() }), ..live_meta() };
+    let headless =
+        RunMeta { launch: Some(Box::new(Launch { mode: "headless".into(), ..Default::default() })), ..live_meta() };
     let exit = |code, timed_out| {
         Some(AgentExit { code, timed_out, started_at: Some(minutes_ago(5)), ended_at: Some(minutes_ago(1)) })
     };

@@ -58,7 +58,7 @@ pub struct RunMeta {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub flags: Option<Flags>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub setup: Option<StepRecord>,
+    pub setup: Option<Box<StepRecord>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pr_number: Option<u64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -70,7 +70,7 @@ pub struct RunMeta {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_report_hash: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub archive: Option<Archive>,
+    pub archive: Option<Box<Archive>>,
     /// Pipeline progress: which named step completed last and which one failed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pipeline: Option<Pipeline>,
@@ -79,7 +79,7 @@ pub struct RunMeta {
     pub plugins: Map<String, Value>,
     /// The launch as planned: mode, prompt delivery and, for headless runs, the result.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub launch: Option<Launch>,
+    pub launch: Option<Box<Launch>>,
     #[serde(flatten)]
     pub extra: Extra,
 }
@@ -297,10 +297,6 @@ impl RunMeta {
     /// Title for display: `title`, else `name`.
     pub fn display_title(&self) -> &str {
         self.title.as_deref().filter(|t| !t.is_empty()).unwrap_or(&self.name)
-    }
-
-    pub fn flags(&self) -> Flags {
-        self.flags.clone().unwrap_or_default()
     }
 
     pub fn flags_mut(&mut self) -> &mut Flags {

@@ -247,7 +247,10 @@ mod tests {
             ..Default::default()
         };
         if archived {
-            m.archive = Some(meta::Archive { archived_at: Some("2026-01-01T00:00:00Z".into()), ..Default::default() });
+            m.archive = Some(Box::new(meta::Archive {
+                archived_at: Some("2026-01-01T00:00:00Z".into()),
+                ..Default::default()
+            }));
         }
         meta::write(&paths.meta(), &m).unwrap();
     }

@@ -95,9 +95,6 @@ pub fn scan_all(store: &Store) -> Vec<RunEntry> {
     load_newest_first(store, ids)
 }
 
-/// Below this many records one thread reads them faster than starting more would.
-const PARALLEL_FROM: usize = 64;
-
 /// Read the records of `(repo_id, run_id)` pairs, newest first. The ids are sorted before
 /// anything is read (sorting the loaded records would move every one of them around), and a
 /// large listing is read by a few threads: each record is a file to open, read and parse.
@@ -112,20 +109,10 @@ pub fn load_newest_first(store: &Store, mut ids: Vec<(String, String)>) -> Vec<R
             handles.insert(repo_id, dir);
         }
     }
-    let load = |(repo_id, run_id): &(String, String)| match handles.get(repo_id.as_str()) {
+    // meta::read turns every bad record into a broken entry: no load fails.
+    crate::parallel::map(&ids, |(repo_id, run_id)| match handles.get(repo_id.as_str()) {
         Some(runs) => RunEntry::load_in(store, runs, repo_id, run_id),
         None => RunEntry::load(store, repo_id, run_id),
-    };
-    let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).min(8);
-    if ids.len() < PARALLEL_FROM || threads < 2 {
-        return ids.iter().map(load).collect();
-    }
-    let chunk = ids.len().div_ceil(threads);
-    std::thread::scope(|scope| {
-        let workers: Vec<_> =
-            ids.chunks(chunk).map(|part| scope.spawn(|| part.iter().map(load).collect::<Vec<_>>())).collect();
-        // meta::read turns every bad record into a broken entry: no worker fails.
-        workers.into_iter().flat_map(crate::process::joined).collect()
     })
 }
 
@@ -188,7 +175,10 @@ mod tests {
         let mut m =
             RunMeta { run_id: run_id.into(), name: name.into(), schema_version: "1.0".into(), ..Default::default() };
         if archived {
-            m.archive = Some(meta::Archive { archived_at: Some("2026-01-01T00:00:00Z".into()), ..Default::default() });
+            m.archive = Some(Box::new(meta::Archive {
+                archived_at: Some("2026-01-01T00:00:00Z".into()),
+                ..Default::default()
+            }));
         }
         RunEntry {
             repo_id: "r".into(),
