@@ -49,6 +49,37 @@ fn main() {
     let out_dir = PathBuf::from(std::env::var("OUT_DIR").unwrap());
     std::fs::write(out_dir.join("builtin_plugins.rs"), code).unwrap();
     println!("cargo:rustc-env=AGENCY_FIXTURES_DIR={}", out.display());
+    pack_relocations(&out_dir);
+}
+
+/// Pack the binary's relative relocations (`-z pack-relative-relocs`, DT_RELR) when the linker
+/// and the C library support it: the dynamic loader then applies the ~34,000 relocations of
+/// the position-independent binary from a few kilobytes instead of 800 KB, a third of a
+/// millisecond off the start of every command. Probed by linking and running a small program
+/// that has relative relocations; left out when cross-compiling, or when either side is too
+/// old (binutils < 2.38 warns about the flag, glibc < 2.36 refuses to start the program).
+fn pack_relocations(out_dir: &Path) {
+    let (Ok(host), Ok(target)) = (std::env::var("HOST"), std::env::var("TARGET")) else { return };
+    if host != target || !target.contains("linux-gnu") {
+        return;
+    }
+    let linker = std::env::var_os("RUSTC_LINKER").unwrap_or_else(|| "cc".into());
+    let probe = out_dir.join("relr-probe");
+    let source = out_dir.join("relr-probe.c");
+    let program = "static const char *words[] = {\"relr\", \"probe\"};\nint main(void) { return words[1][0] != 'p'; }\n";
+    let works = std::fs::write(&source, program).is_ok()
+        && Command::new(&linker)
+            .arg(&source)
+            .arg("-o")
+            .arg(&probe)
+            .args(["-fPIE", "-pie", "-Wl,-z,pack-relative-relocs", "-Wl,--fatal-warnings"])
+            .stderr(std::process::Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success())
+        && Command::new(&probe).status().is_ok_and(|s| s.success());
+    if works {
+        println!("cargo:rustc-link-arg-bins=-Wl,-z,pack-relative-relocs");
+    }
 }
 
 fn build_guests(plugins: &Path, target: &Path) {
