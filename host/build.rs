@@ -66,7 +66,8 @@ fn pack_relocations(out_dir: &Path) {
     let linker = std::env::var_os("RUSTC_LINKER").unwrap_or_else(|| "cc".into());
     let probe = out_dir.join("relr-probe");
     let source = out_dir.join("relr-probe.c");
-    let program = "static const char *words[] = {\"relr\", \"probe\"};\nint main(void) { return words[1][0] != 'p'; }\n";
+    let program =
+        "static const char *words[] = {\"relr\", \"probe\"};\nint main(void) { return words[1][0] != 'p'; }\n";
     let works = std::fs::write(&source, program).is_ok()
         && Command::new(&linker)
             .arg(&source)

@@ -184,3 +184,34 @@ fn a_parent_behind_origin_is_pointed_out() {
     out.ok();
     assert!(out.stderr.contains("`main` is 1 commit(s) behind origin/main"), "{}", out.stderr);
 }
+
+/// The worktree's files are written by one git process per core, unless the user's git config
+/// chose `checkout.workers` (seen in git's own trace of the command agency ran).
+#[test]
+fn the_worktree_is_checked_out_in_parallel_unless_git_config_says_otherwise() {
+    let env = TestEnv::new();
+    let repo = env.repo("r");
+    let worktree_add_argv = |name: &str| {
+        let trace = env.dir.path().join(format!("trace-{name}.json"));
+        env.agency_with(
+            &repo,
+            &["run", "--detached", "--name", name],
+            &[("GIT_TRACE2_EVENT", trace.to_str().unwrap())],
+        )
+        .ok();
+        let events = std::fs::read_to_string(&trace).unwrap();
+        events
+            .lines()
+            .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+            .filter(|e| e["event"] == "start")
+            .map(|e| e["argv"].as_array().unwrap().iter().map(|a| a.as_str().unwrap().to_string()).collect::<Vec<_>>())
+            .find(|argv| argv.windows(2).any(|w| w == ["worktree", "add"]))
+            .expect("git worktree add was traced")
+    };
+    let parallel = worktree_add_argv("parallel");
+    assert!(parallel.windows(2).any(|w| w == ["-c", "checkout.workers=0"]), "{parallel:?}");
+
+    env.sh(&repo, "git config checkout.workers 1");
+    let configured = worktree_add_argv("configured");
+    assert!(!configured.iter().any(|a| a.starts_with("checkout.workers")), "{configured:?}");
+}
