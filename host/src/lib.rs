@@ -24,7 +24,7 @@
 //! - [`repo`] finds the repository and its identity; [`git`], [`tmux`], [`gh`] are typed
 //!   adapters over [`process`], the one subprocess builder.
 //! - [`error`] is the one error type and the public list of error codes; [`clock`] the
-//!   timestamps records use.
+//!   timestamps records use; [`parallel`] spreads work over many runs across a few threads.
 
 pub(crate) mod admin;
 pub(crate) mod child_env;
