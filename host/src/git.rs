@@ -299,7 +299,7 @@ pub fn config_get(dir: &Path, key: &str) -> Result<Option<String>> {
 /// Whether the user chose how many processes git checks files out with (`checkout.workers`,
 /// in any of their git config files).
 pub fn checkout_workers_chosen(repo: &Path) -> Result<bool> {
-    Ok(query(repo.git().args(["config", "--get", "checkout.workers"]), "read git config")?.is_some())
+    Ok(config_get(repo, "checkout.workers")?.is_some())
 }
 
 /// How `git worktree add` writes the files.

@@ -46,7 +46,7 @@ pub fn path(env: &Env, reference: &str, kind: &str) -> Result<(PathBuf, PathBuf)
         return Err(AgencyError::new(ErrorCode::RunNotFound, format!("run {} has no {kind} log yet", entry.run_id))
             .with_hint(format!("agency logs {reference}   # lists the run's logs")));
     }
-    Ok((path, entry.paths.runner_exit().clone()))
+    Ok((path, entry.paths.runner_exit()))
 }
 
 /// Call `sink` with the log's content, then (when `follow`) with each addition, until the
