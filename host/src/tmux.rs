@@ -40,11 +40,8 @@ impl Server {
     /// Where a new session should go: `AGENCY_TMUX_SOCKET`, else the tmux server the user is
     /// inside (so attaching can switch the client), else the default server.
     pub fn for_new_session() -> Result<Server> {
-        if private_socket_name().is_some() {
-            return Ok(Server::Default);
-        }
-        let Some(socket) = inside_socket() else { return Ok(Server::Default) };
-        let server = Server::Socket(socket.clone());
+        let server = Server::new_session_target();
+        let Server::Socket(socket) = &server else { return Ok(server) };
         if !server.alive()? {
             return Err(AgencyError::new(
                 ErrorCode::TmuxFailed,
@@ -55,14 +52,22 @@ impl Server {
         Ok(server)
     }
 
-    /// The server new sessions would go to now (see [`Server::for_new_session`]), by the socket
-    /// path tmux gives it, when that socket exists. `ls` asks it about its panes while the
-    /// records that name their servers are still being read.
+    /// Where new sessions go, whether or not that server answers: `AGENCY_TMUX_SOCKET`'s
+    /// server, else the tmux the user is inside, else the default server.
+    fn new_session_target() -> Server {
+        match (private_socket_name(), inside_socket()) {
+            (None, Some(socket)) => Server::Socket(socket),
+            _ => Server::Default,
+        }
+    }
+
+    /// The server new sessions go to (see [`Server::for_new_session`]), by the socket path tmux
+    /// gives it, when that socket exists. `ls` asks it about its panes while the records that
+    /// name their servers are still being read.
     pub fn expected() -> Option<Server> {
-        let socket = match (private_socket_name(), inside_socket()) {
-            (Some(name), _) => socket_dir()?.join(name),
-            (None, Some(path)) => path,
-            (None, None) => socket_dir()?.join("default"),
+        let socket = match Server::new_session_target() {
+            Server::Socket(socket) => socket,
+            Server::Default => socket_dir()?.join(private_socket_name().as_deref().unwrap_or("default")),
         };
         socket.exists().then_some(Server::Socket(socket))
     }
