@@ -113,7 +113,7 @@ impl<'a> Watch<'a> {
             .zip(prepared)
             .map(|(entry, prepared)| match prepared {
                 Prepared::Decided(status) => RunView { entry, status },
-                Prepared::Live(files) => view(env, entry, files, &live, &mut self.classifier),
+                Prepared::Live(files) => view(entry, files, &live, &mut self.classifier),
             })
             .collect()
     }

@@ -11,7 +11,6 @@ use time::OffsetDateTime;
 use super::RunView;
 use super::classifier::{Classifier, KeptReading};
 use crate::clock::{now, parse_rfc3339};
-use crate::env::Env;
 use crate::error::Result;
 use crate::status::{self, AgentExit, Signals, Status, StatusFile};
 use crate::store::confined::Confined;
@@ -87,7 +86,7 @@ impl LivePanes {
 /// broken), and the files of each live agent (most runs of a long listing are the former).
 pub(super) fn prepare(entries: &[RunEntry], stall_after: std::time::Duration) -> Vec<Prepared> {
     crate::parallel::map(entries, |entry| match &entry.meta {
-        Ok(meta) if needs_live_signals(meta) => Prepared::Live(AgentFiles::read(entry, meta)),
+        Ok(meta) if needs_live_signals(meta) => Prepared::Live(AgentFiles::read(entry, meta, stall_after)),
         Ok(meta) => Prepared::Decided(Some(status::derive(meta, &record_signals(meta, stall_after)))),
         Err(_) => Prepared::Decided(None),
     })
@@ -101,37 +100,28 @@ pub(super) enum Prepared {
 
 /// What a live agent's run has on disk besides its record, read for many runs at once.
 pub(super) struct AgentFiles {
+    /// The record's signals with the files' added: exit record, status file, hook report.
+    signals: Signals,
     /// `runner_exit.json` is there (even unreadable: the agent has exited).
     pub(super) exited: bool,
-    pub(super) exit: Option<AgentExit>,
-    pub(super) status_file: StatusFile,
-    pub(super) hook: Option<status::HookReport>,
     pub(super) kept: Option<KeptReading>,
 }
 
 impl AgentFiles {
-    fn read(entry: &RunEntry, meta: &RunMeta) -> AgentFiles {
-        let exit_path = entry.paths.runner_exit();
-        AgentFiles {
-            exited: exit_path.exists(),
-            exit: read_exit(&exit_path),
-            status_file: read_status_file(Path::new(&meta.worktree_path)),
-            hook: status::read_hook(&entry.paths.hook()),
-            kept: crate::store::read_json(&entry.paths.screen_reading()),
-        }
+    fn read(entry: &RunEntry, meta: &RunMeta, stall_after: std::time::Duration) -> AgentFiles {
+        let (exited, exit) = read_exit(&entry.paths.runner_exit());
+        let mut signals = record_signals(meta, stall_after);
+        signals.exit = exit;
+        signals.status_file = read_status_file(Path::new(&meta.worktree_path));
+        signals.hook = status::read_hook(&entry.paths.hook());
+        AgentFiles { signals, exited, kept: crate::store::read_json(&entry.paths.screen_reading()) }
     }
 }
 
 /// The status of a live agent's run, from its files, tmux and its runner plugin.
-pub(super) fn view(
-    env: &Env,
-    entry: RunEntry,
-    files: AgentFiles,
-    live: &LivePanes,
-    classifier: &mut Classifier,
-) -> RunView {
+pub(super) fn view(entry: RunEntry, files: AgentFiles, live: &LivePanes, classifier: &mut Classifier) -> RunView {
     let status =
-        entry.meta.as_ref().ok().map(|meta| status::derive(meta, &signals(env, &entry, meta, files, live, classifier)));
+        entry.meta.as_ref().ok().map(|meta| status::derive(meta, &signals(&entry, meta, files, live, classifier)));
     RunView { entry, status }
 }
 
@@ -153,25 +143,19 @@ fn record_signals(meta: &RunMeta, stall_after: std::time::Duration) -> Signals {
     signals
 }
 
+/// The files' signals, with what tmux and the runner plugin add.
 fn signals(
-    env: &Env,
     entry: &RunEntry,
     meta: &RunMeta,
     files: AgentFiles,
     live: &LivePanes,
     classifier: &mut Classifier,
 ) -> Signals {
-    let mut signals = record_signals(meta, env.user.stall_after);
-    if !needs_live_signals(meta) {
-        return signals;
-    }
+    let mut signals = files.signals;
     let pane = live.pane(meta);
     signals.session_alive = pane.is_some();
     signals.tmux_error = live.errors.get(&meta.tmux_server()).cloned();
     signals.pane_activity = pane.and_then(|p| p.activity).and_then(|t| OffsetDateTime::from_unix_timestamp(t).ok());
-    signals.exit = files.exit;
-    signals.status_file = files.status_file;
-    signals.hook = files.hook;
     let headless = meta.launch.as_ref().is_some_and(|l| l.mode == "headless");
     if let Some(pane) = pane
         && signals.exit.is_none()
@@ -187,16 +171,26 @@ fn signals(
     signals
 }
 
-/// `runner_exit.json` as the pane process writes it.
-fn read_exit(path: &Path) -> Option<AgentExit> {
-    let value: serde_json::Value = crate::store::read_json(path)?;
-    let time = |k: &str| value.get(k).and_then(|v| v.as_str()).and_then(parse_rfc3339);
-    Some(AgentExit {
-        code: value.get("exit_code")?.as_i64()? as i32,
-        timed_out: value.get("timed_out").and_then(|v| v.as_bool()).unwrap_or(false),
-        started_at: time("started_at"),
-        ended_at: time("ended_at"),
-    })
+/// Whether `runner_exit.json` is there (even unreadable, the agent has exited), and what it
+/// says as the pane process wrote it.
+fn read_exit(path: &Path) -> (bool, Option<AgentExit>) {
+    use crate::store::read::{MAX_RECORD_BYTES, read_capped};
+    let bytes = match read_capped(path, MAX_RECORD_BYTES) {
+        Ok(None) => return (false, None),
+        Ok(Some(bytes)) => bytes,
+        Err(_) => return (true, None),
+    };
+    let parsed = || {
+        let value: serde_json::Value = serde_json::from_slice(&bytes).ok()?;
+        let time = |k: &str| value.get(k).and_then(|v| v.as_str()).and_then(parse_rfc3339);
+        Some(AgentExit {
+            code: value.get("exit_code")?.as_i64()? as i32,
+            timed_out: value.get("timed_out").and_then(|v| v.as_bool()).unwrap_or(false),
+            started_at: time("started_at"),
+            ended_at: time("ended_at"),
+        })
+    };
+    (true, parsed())
 }
 
 /// Largest status file agency reads.
