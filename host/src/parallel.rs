@@ -15,10 +15,20 @@ pub fn map<'a, T: Sync, R: Send>(items: &'a [T], work: impl Fn(&'a T) -> R + Syn
     }
     let chunk = items.len().div_ceil(threads);
     let work = &work;
+    let run = move |part: &'a [T]| part.iter().map(work).collect::<Vec<_>>();
     std::thread::scope(|scope| {
-        let workers: Vec<_> =
-            items.chunks(chunk).map(|part| scope.spawn(move || part.iter().map(work).collect::<Vec<_>>())).collect();
-        workers.into_iter().flat_map(crate::process::joined).collect()
+        // A thread the system refuses (limits reached) leaves its share to this one.
+        let workers: Vec<_> = items
+            .chunks(chunk)
+            .map(|part| std::thread::Builder::new().spawn_scoped(scope, move || run(part)).map_err(|_| part))
+            .collect();
+        workers
+            .into_iter()
+            .flat_map(|worker| match worker {
+                Ok(handle) => crate::process::joined(handle),
+                Err(part) => run(part),
+            })
+            .collect()
     })
 }
 

@@ -29,7 +29,7 @@ pub fn call<T>(
         AgencyError::new(ErrorCode::PluginFailed, format!("cannot set up the sandbox of plugin `{plugin_id}`: {e:#}"))
             .with_hint("agency show <ref>   # a directory the plugin was granted may have been removed meanwhile")
     })?;
-    let mut store = engine.store(state);
+    let mut store = engine.store(state)?;
     store.limiter(|state| state.limiter());
     let ticks = |left: Duration| (left.as_millis() / engine::EPOCH_TICK.as_millis()) as u64 + 1;
     store.set_epoch_deadline(ticks(store.data().setup.deadline));

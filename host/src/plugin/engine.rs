@@ -32,8 +32,9 @@ pub struct Engine {
     pub engine: wasmtime::Engine,
     /// Hex digest of the engine's compatibility hash and agency's version.
     compat: String,
-    /// The ticker that interrupts calls past their deadline, started by the first call.
-    ticker: std::sync::Once,
+    /// The ticker that interrupts calls past their deadline, started by the first call (or why
+    /// it could not be: no call runs without it).
+    ticker: std::sync::OnceLock<std::result::Result<(), String>>,
 }
 
 /// How a component was obtained, for benchmarks and `plugin add` output.
@@ -76,21 +77,30 @@ impl Engine {
         engine.precompile_compatibility_hash().hash(&mut hasher);
         env!("CARGO_PKG_VERSION").hash(&mut hasher);
         let compat = format!("{:016x}", hasher.finish());
-        Ok(Engine { engine, compat, ticker: std::sync::Once::new() })
+        Ok(Engine { engine, compat, ticker: std::sync::OnceLock::new() })
     }
 
-    /// A store for one call, with the epoch ticking (every call has a deadline).
-    pub fn store<T: 'static>(&self, data: T) -> wasmtime::Store<T> {
-        self.ticker.call_once(|| {
+    /// A store for one call, with the epoch ticking (every call has a deadline: without the
+    /// ticker a plugin that never returns would hold the host forever, so no call starts).
+    pub fn store<T: 'static>(&self, data: T) -> Result<wasmtime::Store<T>> {
+        let ticking = self.ticker.get_or_init(|| {
             let ticker = self.engine.clone();
-            std::thread::spawn(move || {
+            let tick = move || {
                 loop {
                     std::thread::sleep(EPOCH_TICK);
                     ticker.increment_epoch();
                 }
-            });
+            };
+            std::thread::Builder::new().name("epoch-ticker".into()).spawn(tick).map(drop).map_err(|e| e.to_string())
         });
-        wasmtime::Store::new(&self.engine, data)
+        match ticking {
+            Ok(()) => Ok(wasmtime::Store::new(&self.engine, data)),
+            Err(e) => Err(AgencyError::new(
+                ErrorCode::PluginFailed,
+                format!("cannot start the thread that enforces plugin deadlines: {e}"),
+            )
+            .with_hint("the system is out of threads or memory: close some processes, then run again")),
+        }
     }
 
     fn cache_path(&self, cache_dir: &Path, sha256: &str) -> PathBuf {

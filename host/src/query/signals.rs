@@ -26,11 +26,13 @@ use crate::tmux::{self, PaneInfo, Server};
 pub struct PanesAhead(Option<(Server, std::thread::JoinHandle<Result<Vec<PaneInfo>>>)>);
 
 impl PanesAhead {
-    /// Ask now, on a thread, if that server is running.
+    /// Ask now, on a thread, if that server is running (and a thread can be had: without one,
+    /// the server is asked in its turn).
     pub fn start() -> PanesAhead {
-        PanesAhead(Server::expected().map(|server| {
+        PanesAhead(Server::expected().and_then(|server| {
             let asked = server.clone();
-            (server, std::thread::spawn(move || tmux::list_panes(&asked)))
+            let thread = std::thread::Builder::new().spawn(move || tmux::list_panes(&asked)).ok()?;
+            Some((server, thread))
         }))
     }
 
