@@ -201,3 +201,59 @@ fn original_go_agency_records_read() {
     assert_eq!(show["events"].as_array().unwrap().len(), 0);
     env.agency(&repo, &["show", old_id]).ok();
 }
+
+/// A listing past the size where records are read and judged on several threads: every run
+/// once, newest first, each with the status its record and its session give — the agent with a
+/// live tmux session, runs never started, archived runs and damaged records alike.
+#[test]
+fn a_long_listing_keeps_every_run_in_order_with_its_status() {
+    let env = TestEnv::new();
+    let repo = env.repo("r");
+    let (live_id, _) = env.start_run(&repo, "live");
+    let live_dir = env.run_dir_of(&live_id);
+    let mut planted = Vec::new();
+    for n in 0..90 {
+        let id = format!("20200101{n:06}-{n:04x}");
+        let dir = env.plant_record(&live_dir, &id, &format!("old-{n}"));
+        let mut record = env.meta(&dir);
+        record.as_object_mut().unwrap().remove("tmux_session_name");
+        record.as_object_mut().unwrap().remove("tmux_socket");
+        let kind = match n % 10 {
+            0 => "broken",
+            1 | 4 | 7 => "archived",
+            _ => "not started",
+        };
+        if kind == "archived" {
+            record["archive"] = serde_json::json!({"archived_at": "2020-01-02T00:00:00Z"});
+        }
+        let text = if kind == "broken" { "{ damaged".to_string() } else { record.to_string() };
+        std::fs::write(dir.join("meta.json"), text).unwrap();
+        planted.push((id, kind));
+    }
+
+    let check = |all: bool| {
+        let args: &[&str] = if all { &["ls", "--json", "--all"] } else { &["ls", "--json"] };
+        let ls = env.agency(&repo, args).json();
+        let runs = ls["runs"].as_array().unwrap();
+        let mut expected: Vec<(&str, &str)> = planted
+            .iter()
+            .filter(|(_, kind)| all || *kind != "archived")
+            .map(|(id, kind)| (id.as_str(), *kind))
+            .collect();
+        expected.push((live_id.as_str(), "live"));
+        expected.sort_by(|a, b| b.0.cmp(a.0));
+        let listed: Vec<&str> = runs.iter().map(|r| r["run_id"].as_str().unwrap()).collect();
+        assert_eq!(listed, expected.iter().map(|(id, _)| *id).collect::<Vec<_>>(), "every run once, newest first");
+        for (run, (id, kind)) in runs.iter().zip(&expected) {
+            let label = run["status"]["label"].as_str().unwrap_or_default();
+            match *kind {
+                "broken" => assert_eq!(run["broken"]["fix"], "agency repair --dry-run", "{id}: {run}"),
+                "archived" => assert_eq!(label, "archived", "{id}: {run}"),
+                "not started" => assert_eq!(label, "created, not started", "{id}: {run}"),
+                _ => assert_eq!(run["status"]["runtime"], "session_alive", "{id}: {run}"),
+            }
+        }
+    };
+    check(true);
+    check(false);
+}
