@@ -296,32 +296,26 @@ pub fn config_get(dir: &Path, key: &str) -> Result<Option<String>> {
     query(dir.git().args(["config", "--get", key]), "read git config")
 }
 
-/// Whether the user chose how many processes git checks files out with (`checkout.workers`,
-/// in any of their git config files).
-pub fn checkout_workers_chosen(repo: &Path) -> Result<bool> {
-    Ok(config_get(repo, "checkout.workers")?.is_some())
-}
+/// Most processes `git worktree add` may check files out with. The repository's git config is
+/// shared with every run's worktree, so an agent can write `checkout.workers` too: a value past
+/// this would start a process per file.
+pub const MAX_CHECKOUT_WORKERS: i64 = 32;
 
-/// How `git worktree add` writes the files.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Checkout {
-    /// As the user's git config says.
-    AsConfigured,
-    /// One worker per core (`checkout.workers=0`): a quarter faster on a 5,000-file
-    /// repository on two cores. git still checks out small trees in one process
-    /// (`checkout.thresholdForParallelism`).
-    Parallel,
+/// How many processes check a new worktree's files out: the user's `checkout.workers`, bounded
+/// by [`MAX_CHECKOUT_WORKERS`], else `0` — one per core (a quarter faster on a 5,000-file
+/// repository on two cores; git still checks out small trees in one process,
+/// `checkout.thresholdForParallelism`).
+pub fn checkout_workers(repo: &Path) -> i64 {
+    let chosen = config_get(repo, "checkout.workers").ok().flatten().and_then(|v| v.trim().parse::<i64>().ok());
+    chosen.map_or(0, |n| n.clamp(0, MAX_CHECKOUT_WORKERS))
 }
 
 /// `git worktree add -b <branch> <path> <start>` (`start` a commit); failure carries the
 /// command and stderr. It finishes even if agency is killed meanwhile (a half-made worktree
-/// is worse).
-pub fn worktree_add(repo: &Path, branch: &str, path: &Path, start: &str, checkout: Checkout) -> Result<()> {
-    let git = match checkout {
-        Checkout::AsConfigured => repo.git(),
-        Checkout::Parallel => repo.git().args(["-c", "checkout.workers=0"]),
-    };
-    let cmd = git.args(["worktree", "add", "-b", branch]).arg(path).arg(start).timeout(WORKTREE_TIMEOUT);
+/// is worse). `workers` is [`checkout_workers`]'s answer.
+pub fn worktree_add(repo: &Path, branch: &str, path: &Path, start: &str, workers: i64) -> Result<()> {
+    let cmd = repo.git().arg("-c").arg(format!("checkout.workers={workers}"));
+    let cmd = cmd.args(["worktree", "add", "-b", branch]).arg(path).arg(start).timeout(WORKTREE_TIMEOUT);
     let argv = cmd.display();
     cmd.outlive_agency().run_ok().map(|_| ()).map_err(|e| {
         error(ErrorCode::WorktreeCreateFailed, "git worktree add failed", e)

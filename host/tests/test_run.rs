@@ -185,8 +185,9 @@ fn a_parent_behind_origin_is_pointed_out() {
     assert!(out.stderr.contains("`main` is 1 commit(s) behind origin/main"), "{}", out.stderr);
 }
 
-/// The worktree's files are written by one git process per core, unless the user's git config
-/// chose `checkout.workers` (seen in git's own trace of the command agency ran).
+/// The worktree's files are written by one git process per core unless the user's git config
+/// chose `checkout.workers`, and never by more than agency's bound: that config is shared with
+/// the runs' worktrees, where an agent can write it (seen in git's own trace of the command).
 #[test]
 fn the_worktree_is_checked_out_in_parallel_unless_git_config_says_otherwise() {
     let env = TestEnv::new();
@@ -208,10 +209,17 @@ fn the_worktree_is_checked_out_in_parallel_unless_git_config_says_otherwise() {
             .find(|argv| argv.windows(2).any(|w| w == ["worktree", "add"]))
             .expect("git worktree add was traced")
     };
-    let parallel = worktree_add_argv("parallel");
-    assert!(parallel.windows(2).any(|w| w == ["-c", "checkout.workers=0"]), "{parallel:?}");
+    let workers = |argv: &[String]| {
+        let chosen: Vec<&String> = argv.iter().filter(|a| a.starts_with("checkout.workers=")).collect();
+        assert_eq!(chosen.len(), 1, "{argv:?}");
+        chosen[0].clone()
+    };
+    assert_eq!(workers(&worktree_add_argv("parallel")), "checkout.workers=0");
 
     env.sh(&repo, "git config checkout.workers 1");
-    let configured = worktree_add_argv("configured");
-    assert!(!configured.iter().any(|a| a.starts_with("checkout.workers")), "{configured:?}");
+    assert_eq!(workers(&worktree_add_argv("configured")), "checkout.workers=1");
+
+    // A value planted in the shared config starts no more processes than the bound.
+    env.sh(&repo, "git config checkout.workers 100000");
+    assert_eq!(workers(&worktree_add_argv("planted")), "checkout.workers=32");
 }

@@ -27,9 +27,8 @@ pub struct Gated {
     pub parent_commit: String,
     /// The user's `--name`, validated and unique at gate time (rechecked under the lock).
     pub name: Option<String>,
-    /// How the worktree's files are checked out: in parallel unless the user's git config
-    /// chose `checkout.workers`.
-    pub checkout: git::Checkout,
+    /// How many processes check the worktree's files out (see [`git::checkout_workers`]).
+    pub checkout_workers: i64,
 }
 
 /// The repository the command was started in (a run's worktree counts as its repository).
@@ -76,18 +75,14 @@ pub fn check(env: &Env, name: Option<&str>, parent: Option<&str>) -> Result<Gate
     // `git status` of a large checkout is the slowest gate and `tmux -V` a process of its
     // own: both start now, run while the other gates do, and are answered in their place
     // (so errors come in the same order as if they ran one after another).
-    let (checked, checkout) = std::thread::scope(|scope| {
+    let (checked, checkout_workers) = std::thread::scope(|scope| {
         let status = scope.spawn(|| git::status_porcelain(&repo.root));
         let tmux = scope.spawn(crate::tmux::version);
         // Not a gate: what it finds only tunes how the worktree is written.
-        let workers_chosen = scope.spawn(|| git::checkout_workers_chosen(&repo.root));
+        let workers = scope.spawn(|| git::checkout_workers(&repo.root));
         use crate::process::joined;
         let checked = check_in(env, &repo, name, parent, || joined(tmux).map(drop), || joined(status));
-        let checkout = match joined(workers_chosen) {
-            Ok(false) => git::Checkout::Parallel,
-            Ok(true) | Err(_) => git::Checkout::AsConfigured,
-        };
-        (checked, checkout)
+        (checked, joined(workers))
     });
     checked.map(|(config, parent_branch, parent_commit)| Gated {
         repo,
@@ -95,7 +90,7 @@ pub fn check(env: &Env, name: Option<&str>, parent: Option<&str>) -> Result<Gate
         parent_branch,
         parent_commit,
         name: name.map(str::to_string),
-        checkout,
+        checkout_workers,
     })
 }
 

@@ -274,7 +274,7 @@ fn create_gated<'e>(
 
     let worktree_result = record.step(RunStep::Worktree.as_str(), || {
         crate::store::dirs::ensure_dir(&env.store.worktrees_dir(&gated.repo.id))?;
-        git::worktree_add(&gated.repo.root, &branch, &worktree, &gated.parent_commit, gated.checkout)
+        git::worktree_add(&gated.repo.root, &branch, &worktree, &gated.parent_commit, gated.checkout_workers)
     });
     if let Err(err) = worktree_result {
         // git may have created the (brand-new, commit-less) branch before failing: remove it,
