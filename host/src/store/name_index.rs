@@ -28,6 +28,7 @@ use serde::{Deserialize, Serialize};
 use super::Store;
 use super::atomic::write_json_atomic;
 use super::lock::RepoLock;
+use super::meta::Broken;
 use super::runs::{self, RunEntry};
 use crate::error::{AgencyError, ErrorCode, Result};
 
@@ -78,13 +79,12 @@ impl NameIndex {
     /// The index, and when it had to be rebuilt, the records it was rebuilt from.
     fn load_or_rebuild(store: &Store, repo_id: &str) -> (NameIndex, Option<Vec<RunEntry>>) {
         let current = DirStamp::of(store, repo_id);
-        let stored: Option<NameIndex> = super::read_json(&path(store, repo_id));
+        let stored = super::read_json::<NameIndex>(&path(store, repo_id))
+            .map(NameIndex::with_plain_ids)
+            .filter(|index| index.runs_dir.is_some() && index.runs_dir == current && index.fits_runs_dir());
         let (mut index, scanned) = match stored {
-            Some(mut index) if index.runs_dir.is_some() && index.runs_dir == current => {
-                index.keep_plain_ids();
-                (index, None)
-            }
-            _ => {
+            Some(index) => (index, None),
+            None => {
                 // The stamp is taken before the scan: a run created during it changes `runs/`
                 // again, and the next load rebuilds once more.
                 let entries = runs::scan_repo(store, repo_id);
@@ -112,14 +112,23 @@ impl NameIndex {
         (index, scanned)
     }
 
+    /// Whether the index names no more runs than `runs/` has directories (its link count is two
+    /// more than that, on the filesystems that count them): an index grown behind agency's back
+    /// is rebuilt, not followed into a million lookups.
+    fn fits_runs_dir(&self) -> bool {
+        let Some(stamp) = self.runs_dir else { return false };
+        stamp.nlink < 2 || self.run_ids().count() as u64 <= stamp.nlink - 2
+    }
+
     /// Drop ids that are not a plain directory name: the file sits in the data dir, where an
     /// agent can write too, and an id becomes a path (`runs/<id>`) — never one outside `runs/`.
-    fn keep_plain_ids(&mut self) {
+    fn with_plain_ids(mut self) -> NameIndex {
         let plain = |id: &String| !id.is_empty() && !id.starts_with('.') && !id.contains(['/', '\0']);
         for runs in self.names.values_mut() {
             runs.retain(plain);
         }
         self.unreadable.retain(plain);
+        self
     }
 
     /// Every run the index lists (live when recorded, or unreadable at the rebuild).
@@ -200,7 +209,11 @@ pub fn live_runs(store: &Store, repo_ids: &[String]) -> Vec<RunEntry> {
     ids.sort();
     ids.dedup();
     let mut entries = runs::load_newest_first(store, ids);
-    entries.retain(|e| !e.meta.as_ref().is_ok_and(|m| m.is_archived()));
+    // An id with no run directory at all was never a run (a planted entry): not listed broken.
+    entries.retain(|e| match &e.meta {
+        Ok(meta) => !meta.is_archived(),
+        Err(broken) => !matches!(broken, Broken::Missing) || e.paths.dir.is_dir(),
+    });
     if !scanned.is_empty() {
         entries.extend(scanned);
         // Newest first; equal ids in repository order, as a scan of every record gives them.
@@ -318,6 +331,29 @@ mod tests {
         let named: Vec<String> = index.live_named(&store, "fix").into_iter().map(|e| e.run_id).collect();
         assert_eq!(named, ["20260101000000-aaaa"]);
         assert_eq!(index.run_ids().count(), 1);
+    }
+
+    #[test]
+    fn an_index_naming_runs_that_are_not_there_is_not_followed() {
+        let (_dir, store) = world();
+        write_run(&store, "20260101000000-aaaa", "fix", false);
+        write_run(&store, "20260101000000-bbbb", "other", false);
+        NameIndex::load(&store, "r").record(&store, "fix", "20260101000000-aaaa").unwrap();
+        let planted = |names: serde_json::Value, unreadable: serde_json::Value| {
+            let mut index: serde_json::Value =
+                serde_json::from_slice(&std::fs::read(path(&store, "r")).unwrap()).unwrap();
+            index["names"] = names;
+            index["unreadable"] = unreadable;
+            std::fs::write(path(&store, "r"), index.to_string()).unwrap();
+        };
+        let listed = || live_runs(&store, &["r".to_string()]).into_iter().map(|e| e.run_id).collect::<Vec<_>>();
+        // More runs than `runs/` has directories: rebuilt from the directories.
+        let many: Vec<String> = (0..1000).map(|n| format!("20250101000000-{n:04x}")).collect();
+        planted(serde_json::json!({"fix": ["20260101000000-aaaa"]}), serde_json::json!(many));
+        assert_eq!(listed(), ["20260101000000-bbbb", "20260101000000-aaaa"]);
+        // Within the count, a run that has no directory is not shown as a broken run.
+        planted(serde_json::json!({"fix": ["20260101000000-aaaa"]}), serde_json::json!(["20250101000000-dead"]));
+        assert_eq!(listed(), ["20260101000000-aaaa"]);
     }
 
     #[test]
