@@ -110,6 +110,26 @@ fn a_session_that_ended_does_not_hide_the_screens_of_the_others() {
     assert_eq!(status("alive")["decided_by"], "screen:shell", "{ls}");
 }
 
+/// `ls` asks the server new sessions would go to ahead of reading the records; runs recorded on
+/// another server are still asked about on theirs (here `AGENCY_TMUX_SOCKET` names a different,
+/// running server when `ls` is run).
+#[test]
+fn runs_on_another_server_than_the_one_asked_ahead_are_still_read() {
+    let env = TestEnv::new();
+    let repo = env.repo("r");
+    env.start_run(&repo, "alive");
+    let other = format!("{}-other", env.socket);
+    let started =
+        std::process::Command::new("tmux").args(["-L", &other, "new-session", "-d", "-s", "elsewhere"]).status();
+    assert!(started.is_ok_and(|s| s.success()));
+    let ls = wait_until("the run read as idle from its own server", 20, || {
+        let ls = env.agency_with(&repo, &["ls", "--json"], &[("AGENCY_TMUX_SOCKET", other.as_str())]).json();
+        if ls["runs"][0]["status"]["label"] == "idle" { Ok(ls) } else { Err(format!("{ls:#}")) }
+    });
+    let _ = std::process::Command::new("tmux").args(["-L", &other, "kill-server"]).status();
+    assert_eq!(ls["runs"][0]["status"]["runtime"], "session_alive", "{ls}");
+}
+
 /// A pane with no output since its last reading is answered from the reading kept beside the
 /// record (`screen_reading.json`): no capture, no `classify`. The kept reading counts only
 /// while the pane is unchanged and the plugin's bytes are the same, and what it says is made
