@@ -331,7 +331,8 @@ pub fn derive(meta: &RunMeta, signals: &Signals) -> Status {
     let mut status = Status {
         label: verdict.label,
         reason: safe_text::one_line(&verdict.reason, 300),
-        decided_by: verdict.by,
+        // It can name the runner a record says (`screen:<runner>`): shown as it is by `show`.
+        decided_by: safe_text::one_line(&verdict.by, 80),
         tone: verdict.tone,
         outcome,
         presence,

@@ -448,6 +448,15 @@ fn reasons_are_one_terminal_safe_line() {
     let status = derive(&live_meta(), &signals);
     assert!(!status.reason.contains('\n') && !status.reason.contains('\x1b'), "{:?}", status.reason);
     assert!(status.reason.len() < 320, "{:?}", status.reason);
+    // A runner name from a record reaches `decided_by` when its plugin cannot be found.
+    let failed = Signals {
+        screen: Some(ScreenSignal::Failed { plugin: format!("forged\n\x1b[2J{}", "r".repeat(200)), error: "e".into() }),
+        ..alive()
+    };
+    let status = derive(&live_meta(), &failed);
+    let by = &status.decided_by;
+    assert!(!by.contains('\n') && !by.contains('\x1b') && by.len() <= 90, "{by:?}");
+    assert!(!status.reason.contains('\x1b'), "{:?}", status.reason);
 }
 
 #[test]
