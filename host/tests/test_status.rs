@@ -130,6 +130,27 @@ fn runs_on_another_server_than_the_one_asked_ahead_are_still_read() {
     assert_eq!(ls["runs"][0]["status"]["runtime"], "session_alive", "{ls}");
 }
 
+/// A runner id in a record (which an agent can edit) names a plugin by id only: one that is not
+/// a plugin id is never looked up as a file, and the status says why the screen was not read.
+#[test]
+fn a_record_naming_its_runner_with_a_path_reads_nothing_from_that_path() {
+    let env = TestEnv::new();
+    let repo = env.repo("r");
+    let (run_id, _) = env.start_run(&repo, "alive");
+    let run_dir = env.run_dir_of(&run_id);
+    // A component planted where the path would lead from the plugins directory.
+    let planted = env.dir.path().join("planted.wasm");
+    std::fs::write(&planted, b"\0asm\x0d\0\x01\0").unwrap();
+    let mut record = env.meta(&run_dir);
+    record["plugins"]["runner"]["id"] =
+        format!("../../../../../../../..{}", planted.with_extension("").display()).into();
+    std::fs::write(run_dir.join("meta.json"), record.to_string()).unwrap();
+    let show = env.agency(&repo, &["show", "alive", "--json"]).json();
+    let status = &show["run"]["status"];
+    assert!(status["reason"].as_str().unwrap_or_default().contains("is not a valid plugin id"), "{show:#}");
+    assert_eq!(status["runtime"], "session_alive", "{show:#}");
+}
+
 /// A pane with no output since its last reading is answered from the reading kept beside the
 /// record (`screen_reading.json`): no capture, no `classify`. The kept reading counts only
 /// while the pane is unchanged and the plugin's bytes are the same, and what it says is made

@@ -39,6 +39,15 @@ pub fn runner_plugin_id(
     }
 }
 
+/// The runner plugin a run was launched with, as its record says, else (a run recorded before
+/// agency recorded plugins) what its runner name resolves to now.
+pub fn run_runner_id(env: &Env, meta: &RunMeta, project: Option<(&Path, &AgencyJson)>) -> Result<String> {
+    match meta.plugins.get("runner").and_then(|p| p.get("id")).and_then(|v| v.as_str()) {
+        Some(id) => Ok(id.to_string()),
+        None => Ok(runner_plugin_id(env, &meta.runner, project)?.0),
+    }
+}
+
 /// `unknown runner`, listing every runner this command could use and the closest name.
 fn unknown_runner(env: &Env, name: &str, project: Option<(&Path, &AgencyJson)>) -> AgencyError {
     let mut known: Vec<String> = plugin::builtin_ids()

@@ -259,11 +259,7 @@ fn send_interrupt(run: &OpenRun, interrupt: &InterruptRecord) -> Result<String> 
 fn granted_runner(env: &Env, run: &OpenRun) -> Option<std::rc::Rc<crate::plugin::Plugin>> {
     let config = run.project_config().ok().flatten();
     let project = config.as_ref().map(|c| (run.repo_root.as_path(), c));
-    let recorded = run.meta.plugins.get("runner").and_then(|p| p.get("id")).and_then(|v| v.as_str());
-    let id = match recorded {
-        Some(id) => id.to_string(),
-        None => authorize::runner_plugin_id(env, &run.meta.runner, project).ok()?.0,
-    };
+    let id = authorize::run_runner_id(env, &run.meta, project).ok()?;
     env.plugins().find_granted(&id, project, &env.dirs.config).ok().flatten()
 }
 

@@ -120,13 +120,23 @@ fn project(repo_root: &Path, config: &AgencyJson, id: &str) -> Result<Option<Sou
 
 /// Whether `id` names a plugin (pinned, installed or built in), without reading or hashing it.
 pub fn exists(id: &str, plugins_dir: &Path, project_config: Option<(&Path, &AgencyJson)>) -> bool {
-    project_config.is_some_and(|(_, config)| config.pin(id).is_some())
-        || installed_paths(plugins_dir, id).0.is_file()
-        || builtin::bytes(id).is_some()
+    crate::config::agency_json::check_plugin_id(id).is_ok()
+        && (project_config.is_some_and(|(_, config)| config.pin(id).is_some())
+            || installed_paths(plugins_dir, id).0.is_file()
+            || builtin::bytes(id).is_some())
 }
 
-/// Find plugin `id`: a project pin first, then an installed plugin, then a built-in.
+/// Find plugin `id`: a project pin first, then an installed plugin, then a built-in. An id
+/// becomes a file name: one that is not a plugin id (a run record's, which an agent can edit,
+/// or a typo) is not looked up anywhere.
 pub fn find(id: &str, plugins_dir: &Path, project_config: Option<(&Path, &AgencyJson)>) -> Result<Source> {
+    crate::config::agency_json::check_plugin_id(id).map_err(|problem| {
+        AgencyError::new(
+            ErrorCode::PluginNotFound,
+            format!("no plugin `{}`: {problem}", crate::safe_text::one_line(id, 80)),
+        )
+        .with_hint("agency plugin list   # shows the plugins there are")
+    })?;
     if let Some((root, config)) = project_config
         && let Some(source) = project(root, config, id)?
     {

@@ -151,16 +151,8 @@ impl<'a> Classifier<'a> {
             })
             .as_ref()
             .map(|(root, config)| (root.as_path(), config));
-        let recorded =
-            meta.plugins.get("runner").and_then(|p| p.get("id")).and_then(|v| v.as_str()).map(str::to_string);
-        let id = match recorded {
-            Some(id) => id,
-            None => {
-                authorize::runner_plugin_id(env, &meta.runner, project)
-                    .map_err(|e| ScreenSignal::Failed { plugin: meta.runner.clone(), error: e.to_string() })?
-                    .0
-            }
-        };
+        let id = authorize::run_runner_id(env, meta, project)
+            .map_err(|e| ScreenSignal::Failed { plugin: meta.runner.clone(), error: e.to_string() })?;
         self.plugins
             .entry((meta.repo_id.clone(), id))
             .or_insert_with_key(|(_, id)| match env.plugins().find_granted_source(id, project, &env.dirs.config) {
