@@ -88,16 +88,19 @@ impl LivePanes {
 /// broken), and the files of each live agent (most runs of a long listing are the former).
 pub(super) fn prepare(entries: &[RunEntry], stall_after: std::time::Duration) -> Vec<Prepared> {
     crate::parallel::map(entries, |entry| match &entry.meta {
-        Ok(meta) if needs_live_signals(meta) => Prepared::Live(AgentFiles::read(entry, meta, stall_after)),
+        Ok(meta) if needs_live_signals(meta) => Prepared::Live(Box::new(AgentFiles::read(entry, meta, stall_after))),
         Ok(meta) => Prepared::Decided(Some(status::derive(meta, &record_signals(meta, stall_after)))),
         Err(_) => Prepared::Decided(None),
     })
 }
 
 /// A run as [`prepare`] left it: decided, or a live agent with its files read.
+// Most runs of a long listing are decided: their status stays inline, the rarer live agent's
+// files are boxed.
+#[allow(clippy::large_enum_variant)]
 pub(super) enum Prepared {
     Decided(Option<Status>),
-    Live(AgentFiles),
+    Live(Box<AgentFiles>),
 }
 
 /// What a live agent's run has on disk besides its record, read for many runs at once.
@@ -121,9 +124,9 @@ impl AgentFiles {
 }
 
 /// The status of a live agent's run, from its files, tmux and its runner plugin.
-pub(super) fn view(entry: RunEntry, files: AgentFiles, live: &LivePanes, classifier: &mut Classifier) -> RunView {
+pub(super) fn view(entry: RunEntry, files: Box<AgentFiles>, live: &LivePanes, classifier: &mut Classifier) -> RunView {
     let status =
-        entry.meta.as_ref().ok().map(|meta| status::derive(meta, &signals(&entry, meta, files, live, classifier)));
+        entry.meta.as_ref().ok().map(|meta| status::derive(meta, &signals(&entry, meta, *files, live, classifier)));
     RunView { entry, status }
 }
 
