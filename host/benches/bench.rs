@@ -9,7 +9,9 @@
 //! - `agency ui` with the 100 live runs: CPU per refresh and the idle dashboard's share of
 //!   one core (its own time and its tmux calls', from `/proc`);
 //! - `agency run --detached` again once the repository has 1,000 run records (it must not
-//!   grow with the number of runs).
+//!   grow with the number of runs);
+//! - with `AGENCY_BENCH_GO` naming a build of the Go original, its `ls`, `ls --json` and `show`
+//!   alternating with agency's on the same records (README "Performance" says how to build it).
 //!
 //! `cargo bench -p agency --bench bench` builds in release mode and measures. Under `cargo test`
 //! (no `--bench` argument) it runs once in a quick mode, only to prove it works.
@@ -23,12 +25,16 @@ struct Bench {
     quick: bool,
     root: PathBuf,
     env: Vec<(String, String)>,
+    /// The Go original's binary, to compare the listing with (`AGENCY_BENCH_GO`).
+    go: Option<PathBuf>,
 }
 
 /// The measurements, in the order taken.
 struct Report {
     quick: bool,
     rows: Vec<(String, Vec<Duration>)>,
+    /// For each alternating pair: its names and the median of the pair-by-pair ratios.
+    ratios: Vec<(String, f64)>,
 }
 
 impl Report {
@@ -50,6 +56,9 @@ impl Report {
     ) -> (Duration, Duration) {
         let runs = if self.quick { 1 } else { runs };
         let (a, b): (Vec<Duration>, Vec<Duration>) = (0..runs).map(|i| (first(i), second(i))).unzip();
+        let mut ratios: Vec<f64> = a.iter().zip(&b).map(|(a, b)| a.as_secs_f64() / b.as_secs_f64()).collect();
+        ratios.sort_by(f64::total_cmp);
+        self.ratios.push((format!("{} / {}", names[0].trim(), names[1].trim()), ratios[ratios.len() / 2]));
         (self.keep(names[0], a), self.keep(names[1], b))
     }
 
@@ -91,17 +100,32 @@ impl Bench {
 
     /// Time one process; it must succeed.
     fn time(&self, program: &str, args: &[&str], cwd: &Path) -> Duration {
-        let started = Instant::now();
-        let out = self.cmd(program, cwd).args(args).output().expect("spawn");
-        let took = started.elapsed();
-        assert!(out.status.success(), "{program} {args:?} failed: {}", String::from_utf8_lossy(&out.stderr));
-        took
+        let mut cmd = self.cmd(program, cwd);
+        cmd.args(args);
+        time_command(cmd)
+    }
+
+    /// Time the Go original: the same records, and a tmux socket dir of its own (it asks the
+    /// default server, which must not be the user's).
+    fn time_go(&self, go: &Path, args: &[&str]) -> Duration {
+        let mut cmd = self.cmd(&go.display().to_string(), &self.root);
+        cmd.args(args).env("TMUX_TMPDIR", self.root.join("go-tmux")).env_remove("TMUX");
+        time_command(cmd)
     }
 
     fn sh(&self, script: &str, cwd: &Path) {
         let out = self.cmd("sh", cwd).args(["-c", script]).output().unwrap();
         assert!(out.status.success(), "{script}: {}", String::from_utf8_lossy(&out.stderr));
     }
+}
+
+/// Run `cmd` to its end and return how long it took; it must succeed.
+fn time_command(mut cmd: Command) -> Duration {
+    let started = Instant::now();
+    let out = cmd.output().expect("spawn");
+    let took = started.elapsed();
+    assert!(out.status.success(), "{cmd:?} failed: {}", String::from_utf8_lossy(&out.stderr));
+    took
 }
 
 fn main() {
@@ -125,8 +149,10 @@ fn main() {
     )
     .unwrap();
     env.push(("HOME".into(), root.display().to_string()));
-    let bench = Bench { quick, root: root.clone(), env };
-    let mut report = Report { quick, rows: Vec::new() };
+    std::fs::create_dir_all(root.join("go-tmux")).unwrap();
+    let go = std::env::var_os("AGENCY_BENCH_GO").map(PathBuf::from);
+    let bench = Bench { quick, root: root.clone(), env, go };
+    let mut report = Report { quick, rows: Vec::new(), ratios: Vec::new() };
 
     let baseline =
         report.sample("agency --version (process floor)", 20, |_| bench.time(agency(), &["--version"], &root));
@@ -148,8 +174,9 @@ fn main() {
 }
 
 /// `ls` over generated records: 1,000 runs in 10 repositories (100 in quick mode), half of
-/// them archived (merged or abandoned) like the data of the side-by-side benchmark with the Go
-/// original. Returns the peak memory of `ls --all-repos --all --json` in KiB.
+/// them archived (merged or abandoned, their worktrees removed) like the data of the
+/// side-by-side benchmark with the Go original, which tells archived runs by their missing
+/// worktree. Returns the peak memory of `ls --all-repos --all --json` in KiB.
 fn listing(bench: &Bench, report: &mut Report) -> u64 {
     let per_repo = if bench.quick { 10 } else { 100 };
     let data = bench.root.join("data");
@@ -161,7 +188,6 @@ fn listing(bench: &Bench, report: &mut Report) -> u64 {
             let run_dir = data.join("repos").join(&repo_id).join("runs").join(&run_id);
             let worktree = data.join("repos").join(&repo_id).join("worktrees").join(&run_id);
             std::fs::create_dir_all(run_dir.join("logs")).unwrap();
-            std::fs::create_dir_all(&worktree).unwrap();
             let mut meta = serde_json::json!({
                 "schema_version": "1.0", "run_id": run_id, "repo_id": repo_id, "name": format!("run-{n}"), "title": format!("Generated run {n}"),
                 "runner": "shell", "runner_cmd": "sh", "parent_branch": "main", "branch": format!("agency/run-{n}-{n:04x}"),
@@ -171,6 +197,8 @@ fn listing(bench: &Bench, report: &mut Report) -> u64 {
             if n % 2 == 1 {
                 meta["archive"] = serde_json::json!({"archived_at": "2026-01-02T00:00:00Z"});
                 meta["flags"] = serde_json::json!({"abandoned": n % 4 == 1});
+            } else {
+                std::fs::create_dir_all(&worktree).unwrap();
             }
             std::fs::write(run_dir.join("meta.json"), serde_json::to_vec_pretty(&meta).unwrap()).unwrap();
             last = run_id;
@@ -178,13 +206,26 @@ fn listing(bench: &Bench, report: &mut Report) -> u64 {
     }
     let runs = 10 * per_repo;
     let root = bench.root.clone();
-    report.sample(&format!("agency ls --all-repos ({runs} runs, 10 repos, half live)"), 15, |_| {
-        bench.time(agency(), &["ls", "--all-repos"], &root)
-    });
-    report.sample(&format!("agency ls --all-repos --all --json ({runs} runs)"), 15, |_| {
-        bench.time(agency(), &["ls", "--all-repos", "--all", "--json"], &root)
-    });
-    report.sample("agency show <run>", 15, |_| bench.time(agency(), &["show", &last], &root));
+    let commands: [(String, Vec<&str>); 3] = [
+        (format!("ls --all-repos ({runs} runs, 10 repos, half live)"), vec!["ls", "--all-repos"]),
+        (format!("ls --all-repos --all --json ({runs} runs)"), vec!["ls", "--all-repos", "--all", "--json"]),
+        ("show <run>".into(), vec!["show", &last]),
+    ];
+    for (name, args) in &commands {
+        match &bench.go {
+            Some(go) => {
+                report.sample_pair(
+                    [&format!("agency {name}"), &format!("  Go original {name}")],
+                    15,
+                    |_| bench.time(agency(), args, &root),
+                    |_| bench.time_go(go, args),
+                );
+            }
+            None => {
+                report.sample(&format!("agency {name}"), 15, |_| bench.time(agency(), args, &root));
+            }
+        }
+    }
     let peak = bench.peak_rss_kib(agency(), &["ls", "--all-repos", "--all", "--json"], &root);
     std::fs::remove_dir_all(data.join("repos")).unwrap();
     peak
@@ -420,6 +461,10 @@ fn print_report(bench: &Report, baseline: Duration, agency_run: Duration, bare: 
         );
     }
     println!("\nratio agency run / bare worktree+tmux: {:.2}x", agency_run.as_secs_f64() / bare.as_secs_f64());
+    println!("alternating pairs, median of the pair-by-pair ratios:");
+    for (names, ratio) in &bench.ratios {
+        println!("  {ratio:.2}x  {names}");
+    }
     println!("process floor (agency --version): {}", ms(baseline));
     println!("peak memory of agency ls --all-repos --all --json: {:.1} MiB", peak_kib as f64 / 1024.0);
 }
