@@ -309,7 +309,7 @@ pub fn derive(meta: &RunMeta, signals: &Signals) -> Status {
         timed_out: exit.timed_out,
         duration_ms: exit.started_at.zip(exit.ended_at).map(|(s, e)| (e - s).whole_milliseconds().max(0) as u64),
     });
-    let headless = meta.launch.as_ref().is_some_and(|l| l.mode == "headless");
+    let headless = meta.is_headless();
     let verdict = match (outcome, presence) {
         (Outcome::Merged, _) => Verdict::new(
             "merged",

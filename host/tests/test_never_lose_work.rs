@@ -573,10 +573,10 @@ fn d20_one_line_outputs_stay_one_line() {
     // A multi-line failure reason stays on its row.
     env.agency(&repo, &["kill", "esc"]).ok();
     let run_dir = env.run_dirs()[0].clone();
-    let mut meta = env.meta(&run_dir);
-    meta["pipeline"] = serde_json::json!({"failed_step": "worktree", "error_code": "E_WORKTREE_CREATE_FAILED",
-        "error_message": "fatal: one\nfatal: two\nfatal: three"});
-    std::fs::write(run_dir.join("meta.json"), serde_json::to_vec(&meta).unwrap()).unwrap();
+    env.edit_meta(&run_dir, |meta| {
+        meta["pipeline"] = serde_json::json!({"failed_step": "worktree", "error_code": "E_WORKTREE_CREATE_FAILED",
+            "error_message": "fatal: one\nfatal: two\nfatal: three"});
+    });
     let ls = env.agency(&repo, &["ls"]);
     assert_eq!(ls.ok().lines().count(), 2, "header and one row: {}", ls.stdout);
 }

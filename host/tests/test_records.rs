@@ -150,9 +150,7 @@ fn unknown_meta_fields_are_preserved_in_show_json() {
     let env = TestEnv::new();
     let repo = env.repo("r");
     let (_, dir) = create(&env, &repo, "one");
-    let mut meta = env.meta(&dir);
-    meta["written_by_a_newer_agency"] = serde_json::json!({"k": [1, 2]});
-    std::fs::write(dir.join("meta.json"), serde_json::to_vec_pretty(&meta).unwrap()).unwrap();
+    env.edit_meta(&dir, |meta| meta["written_by_a_newer_agency"] = serde_json::json!({"k": [1, 2]}));
     let show = env.agency(&repo, &["show", "one", "--json"]).json();
     assert_eq!(show["meta"]["written_by_a_newer_agency"]["k"][1], 2);
 }

@@ -141,10 +141,10 @@ fn a_record_naming_its_runner_with_a_path_reads_nothing_from_that_path() {
     // A component planted where the path would lead from the plugins directory.
     let planted = env.dir.path().join("planted.wasm");
     std::fs::write(&planted, b"\0asm\x0d\0\x01\0").unwrap();
-    let mut record = env.meta(&run_dir);
-    record["plugins"]["runner"]["id"] =
-        format!("../../../../../../../..{}", planted.with_extension("").display()).into();
-    std::fs::write(run_dir.join("meta.json"), record.to_string()).unwrap();
+    env.edit_meta(&run_dir, |record| {
+        record["plugins"]["runner"]["id"] =
+            format!("../../../../../../../..{}", planted.with_extension("").display()).into();
+    });
     let show = env.agency(&repo, &["show", "alive", "--json"]).json();
     let status = &show["run"]["status"];
     assert!(status["reason"].as_str().unwrap_or_default().contains("is not a valid plugin id"), "{show:#}");

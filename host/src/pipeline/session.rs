@@ -89,7 +89,7 @@ pub fn resume(env: &Env, reference: &str, restart: bool) -> Result<Resumed> {
         }
         finish_pipeline(env, &record, &run, config.as_ref())?;
         let meta = record.read_meta()?;
-        let headless = meta.launch.as_ref().is_some_and(|l| l.mode == "headless");
+        let headless = meta.is_headless();
         let request = launch::LaunchRequest {
             plan: PlanRequest {
                 mode: if headless { Mode::Headless } else { Mode::Interactive },

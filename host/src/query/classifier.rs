@@ -73,9 +73,8 @@ impl<'a> Classifier<'a> {
         self.kept.clear();
         for (entry, prepared) in entries.iter().zip(prepared) {
             let (Ok(meta), Prepared::Live(files)) = (&entry.meta, prepared) else { continue };
-            let headless = meta.launch.as_ref().is_some_and(|l| l.mode == "headless");
             let Some(pane) = live.pane(meta) else { continue };
-            if headless || files.exited {
+            if meta.is_headless() || files.exited {
                 continue;
             }
             let key = (meta.tmux_server(), pane.session.clone());

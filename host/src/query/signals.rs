@@ -161,7 +161,7 @@ fn signals(
     signals.session_alive = pane.is_some();
     signals.tmux_error = live.errors.get(&meta.tmux_server()).cloned();
     signals.pane_activity = pane.and_then(|p| p.activity).and_then(|t| OffsetDateTime::from_unix_timestamp(t).ok());
-    let headless = meta.launch.as_ref().is_some_and(|l| l.mode == "headless");
+    let headless = meta.is_headless();
     if let Some(pane) = pane
         && signals.exit.is_none()
         && !headless
@@ -189,7 +189,8 @@ fn read_exit(path: &Path) -> (bool, Option<AgentExit>) {
         let value: serde_json::Value = serde_json::from_slice(&bytes).ok()?;
         let time = |k: &str| value.get(k).and_then(|v| v.as_str()).and_then(parse_rfc3339);
         Some(AgentExit {
-            code: value.get("exit_code")?.as_i64()? as i32,
+            // The pane process writes it, but so can the agent: a code no process has is no code.
+            code: i32::try_from(value.get("exit_code")?.as_i64()?).ok()?,
             timed_out: value.get("timed_out").and_then(|v| v.as_bool()).unwrap_or(false),
             started_at: time("started_at"),
             ended_at: time("ended_at"),
@@ -223,6 +224,18 @@ mod tests {
             .map(|s| PaneInfo { session: s.to_string(), pane_pid: Some(1), activity: Some(1) })
             .collect();
         PanesAhead(Some((server.clone(), std::thread::spawn(move || Ok(panes)))))
+    }
+
+    #[test]
+    fn an_exit_record_with_a_code_no_process_has_says_the_agent_exited_but_gives_no_code() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("runner_exit.json");
+        assert!(matches!(read_exit(&path), (false, None)));
+        std::fs::write(&path, r#"{"exit_code": 3, "timed_out": false}"#).unwrap();
+        assert!(matches!(read_exit(&path), (true, Some(AgentExit { code: 3, .. }))));
+        // Written by an agent: past i32 it would have wrapped to 1.
+        std::fs::write(&path, r#"{"exit_code": 4294967297}"#).unwrap();
+        assert!(matches!(read_exit(&path), (true, None)));
     }
 
     #[test]

@@ -307,6 +307,12 @@ impl RunMeta {
         self.archive.as_ref().is_some_and(|a| a.archived_at.is_some())
     }
 
+    /// Whether the agent was launched headless (no screen to read: its result comes from its
+    /// output once it exits).
+    pub fn is_headless(&self) -> bool {
+        self.launch.as_ref().is_some_and(|l| l.mode == "headless")
+    }
+
     /// Whether the run keeps its name from other runs: live, and its worktree was created
     /// (a run that failed before it holds nothing).
     pub fn holds_name(&self) -> bool {

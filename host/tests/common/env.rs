@@ -259,6 +259,14 @@ impl TestEnv {
     pub fn meta(&self, run_dir: &Path) -> serde_json::Value {
         serde_json::from_slice(&std::fs::read(run_dir.join("meta.json")).unwrap()).unwrap()
     }
+
+    /// Rewrite a run's `meta.json` as `edit` changes it (as an agent, another tool or a newer
+    /// agency could).
+    pub fn edit_meta(&self, run_dir: &Path, edit: impl FnOnce(&mut serde_json::Value)) {
+        let mut meta = self.meta(run_dir);
+        edit(&mut meta);
+        std::fs::write(run_dir.join("meta.json"), serde_json::to_vec_pretty(&meta).unwrap()).unwrap();
+    }
 }
 
 impl Drop for TestEnv {
