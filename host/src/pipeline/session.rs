@@ -136,10 +136,9 @@ fn finish_pipeline(env: &Env, record: &RunRecord, run: &OpenRun, config: Option<
     Ok(())
 }
 
-/// The agent's own session id from its exit screen (a runner of API 0.2 reports it), so the
-/// relaunched agent continues the conversation.
-/// The agent's own session id to continue: from its exit screen (a resume hint the runner
-/// plugin reads), else from what its hooks or its headless output last reported.
+/// The agent's own session id to continue, so the relaunched agent continues the conversation:
+/// from its exit screen (a resume hint a runner plugin of API 0.2 reads), else from what its
+/// hooks or its headless output last reported.
 fn agent_session_on_screen(env: &Env, run: &OpenRun, plugin: &crate::plugin::Plugin) -> Option<String> {
     let from_screen = || {
         let screen = tmux::capture_pane(&run.server(), &run.session(), 200).ok()?;

@@ -59,7 +59,7 @@ impl LivePanes {
     pub(super) fn read(entries: &[RunEntry], mut ahead: PanesAhead) -> LivePanes {
         let mut live = LivePanes { panes: HashMap::new(), errors: HashMap::new() };
         let mut sessions: HashMap<Server, Vec<&str>> = HashMap::new();
-        for meta in entries.iter().filter_map(|e| e.meta.as_ref().ok().filter(|m| !m.is_archived())) {
+        for meta in entries.iter().filter_map(|e| e.meta.as_ref().ok().filter(|m| needs_live_signals(m))) {
             if let Some(session) = &meta.tmux_session_name {
                 sessions.entry(meta.tmux_server()).or_default().push(session);
             }
