@@ -1,10 +1,11 @@
 //! The benchmark suite: process wall times of the built `agency` binary, each the median of
 //! several runs with min and max, next to baselines measured in the same process:
 //! - `agency ls --all-repos` over 1,000 generated runs in 10 repositories, and `agency show`;
-//! - plugin cold compile (empty cache) and warm load + `info` call, per built-in plugin;
+//! - plugin cold compile (empty cache) and warm load (declaration kept), per built-in plugin;
 //! - `agency run --detached` (shell runner, setup, tmux) versus bare `git worktree add` +
 //!   `tmux new-session` on a generated 5,000-file repository (ratio);
-//! - `agency ls` with 100 live tmux sessions (each classified by its runner plugin);
+//! - `agency ls` with 100 live tmux sessions (each classified by its runner plugin), and one
+//!   runner plugin's first real call in a fresh process (`show` of a live run re-reading its pane);
 //! - peak memory (max RSS) of `ls --all-repos --json` over the 1,000 runs;
 //! - `agency ui` with the 100 live runs: CPU per refresh and the idle dashboard's share of
 //!   one core (its own time and its tmux calls', from `/proc`);
@@ -159,14 +160,18 @@ fn main() {
     let peak = listing(&bench, &mut report);
     let plugin_over_floor = plugins(&bench, &mut report);
     let (agency_run, bare) = run_versus_bare(&bench, &mut report);
-    let live_repo = live_status(&bench, &mut report);
+    let (live_repo, first_call) = live_status(&bench, &mut report);
     let dashboard = dashboard_cpu(&bench, &live_repo);
     let _ = Command::new("tmux").args(["-L", &socket, "kill-server"]).stderr(Stdio::null()).status();
 
     print_report(&report, baseline, agency_run, bare, peak);
     for (id, over) in plugin_over_floor {
-        println!("plugin {id}: warm load + info is {:.1} ms over the floor measured alongside", over * 1000.0);
+        println!("plugin {id}: warm load is {:.1} ms over the floor measured alongside", over * 1000.0);
     }
+    println!(
+        "plugin shell: its first classify call in a fresh process (code loaded, linked, called) costs {:.1} ms",
+        first_call * 1000.0
+    );
     println!(
         "agency ui with the live runs: {:.1} ms CPU per refresh, {:.1}% of one core while idle",
         dashboard.0, dashboard.1
@@ -248,9 +253,10 @@ fn generate_archived(bench: &Bench, repo_id: &str, count: usize) {
     }
 }
 
-/// Cold compile (fresh cache dir each time) and warm load + info, per built-in. The warm
-/// call alternates with `agency --version`, so each is compared with the floor measured at
-/// the same moment; returns (id, median of the warm call − median of its floor).
+/// Cold compile (fresh cache dir each time) and warm load, per built-in. The warm load (the
+/// declaration kept by an earlier load: no engine, no compiled code until a real call)
+/// alternates with `agency --version`, so each is compared with the floor measured at the same
+/// moment; returns (id, median of the warm load − median of its floor).
 fn plugins(bench: &Bench, report: &mut Report) -> Vec<(String, f64)> {
     let ids: &[&str] = if bench.quick {
         &["shell"]
@@ -275,7 +281,7 @@ fn plugins(bench: &Bench, report: &mut Report) -> Vec<(String, f64)> {
         bench.time(agency(), &["plugin", "inspect", id], &root);
         let (warm, floor) = report.sample_pair(
             [
-                &format!("plugin {id}: warm load + info (cache hit)"),
+                &format!("plugin {id}: warm load (declaration kept)"),
                 &format!("  agency --version, alternating with {id}"),
             ],
             15,
@@ -342,8 +348,8 @@ fn run_versus_bare(bench: &Bench, report: &mut Report) -> (Duration, Duration) {
 /// `agency ls` while 100 runs have live sessions (10 in quick mode): at first look (every pane
 /// captured and classified: no reading kept yet) and again with the panes unchanged (readings
 /// kept beside the records are reused). Returns the repository (its runs stay live for the
-/// dashboard measurement).
-fn live_status(bench: &Bench, report: &mut Report) -> PathBuf {
+/// dashboard measurement) and the cost of a first classify call (see [`first_classify_call`]).
+fn live_status(bench: &Bench, report: &mut Report) -> (PathBuf, f64) {
     let count = if bench.quick { 10 } else { 100 };
     let repo = bench.root.join("live");
     std::fs::create_dir_all(&repo).unwrap();
@@ -371,7 +377,43 @@ fn live_status(bench: &Bench, report: &mut Report) -> PathBuf {
     report.sample(&format!("agency ls ({count} live sessions, unchanged since: readings kept)"), 9, |_| {
         bench.time(agency(), &["ls"], &repo)
     });
-    repo
+    let first_call = first_classify_call(bench, report, &repo);
+    (repo, first_call)
+}
+
+/// A runner plugin's first real call in a fresh process: `show` of one live run with its kept
+/// reading removed (the pane is captured, the plugin's code loaded and linked, `classify`
+/// called) alternating with `show` answered from that reading, and a bare `tmux capture-pane`
+/// of the same pane (the one step of the first that is not the plugin's). By full run id from
+/// outside the repository, like the `show` row. Returns the median of the first − the second
+/// − the capture.
+fn first_classify_call(bench: &Bench, report: &mut Report, repo: &Path) -> f64 {
+    let json = bench.cmd(agency(), repo).args(["show", "live-0", "--json"]).stdout(Stdio::piped()).output().unwrap();
+    let shown: serde_json::Value = serde_json::from_slice(&json.stdout)
+        .unwrap_or_else(|e| panic!("show --json: {e}: {}", String::from_utf8_lossy(&json.stderr)));
+    let run_id = shown["run"]["run_id"].as_str().unwrap().to_string();
+    let reading = PathBuf::from(shown["paths"]["run_dir"].as_str().unwrap()).join("screen_reading.json");
+    let session = shown["meta"]["tmux_session_name"].as_str().unwrap().to_string();
+    let socket = bench.env.iter().find(|(k, _)| k == "AGENCY_TMUX_SOCKET").unwrap().1.clone();
+    let capture = ["-L", &socket, "capture-pane", "-p", "-t", &format!("={session}:")].map(String::from);
+    let mut captures = Vec::new();
+    let (reread, kept) = report.sample_pair(
+        ["agency show, live run, reading dropped (capture, classify)", "  agency show, the same run, reading kept"],
+        15,
+        |_| {
+            let _ = std::fs::remove_file(&reading);
+            bench.time(agency(), &["show", &run_id], &bench.root)
+        },
+        |_| {
+            assert!(reading.is_file(), "the reading was kept again");
+            let mut tmux = bench.cmd("tmux", repo);
+            tmux.args(&capture);
+            captures.push(time_command(tmux));
+            bench.time(agency(), &["show", &run_id], &bench.root)
+        },
+    );
+    let capture = report.keep("  bare tmux capture-pane of that pane", captures);
+    reread.as_secs_f64() - kept.as_secs_f64() - capture.as_secs_f64()
 }
 
 /// Run `agency ui` in a tmux pane over the live runs, let it settle, then measure the CPU it

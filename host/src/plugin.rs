@@ -13,6 +13,7 @@ pub mod checker;
 mod engine;
 pub mod env_names;
 pub mod grants;
+mod kept;
 pub mod manifest;
 mod sandbox;
 pub mod source;
@@ -52,17 +53,27 @@ const MAX_DATA: usize = 1 << 20;
 const MAX_REASON: usize = 200;
 const MAX_EVIDENCE: usize = 300;
 
-/// A loaded plugin: identity, declarations, and the component, pre-instantiated against the
-/// host's imports on first call.
+/// A loaded plugin: identity and declarations. Its compiled code is loaded, and linked against
+/// the host's imports, on the first real call (a load answered from a kept declaration opens
+/// neither the engine nor the code).
 pub struct Plugin {
     pub info: PluginInfo,
     pub sha256: String,
     pub origin: Origin,
     pub api_version: String,
     pub loaded: Loaded,
-    component: wasmtime::component::Component,
     exported: wit::Exported,
+    code: Code,
     pre: OnceCell<wit::Pre>,
+}
+
+/// Where the compiled component comes from.
+enum Code {
+    /// Compiled (or taken from the cache) while loading.
+    Ready(wasmtime::component::Component),
+    /// Not loaded yet: the declaration was kept. These bytes are loaded through the compile
+    /// cache on the first call.
+    Deferred(std::borrow::Cow<'static, [u8]>),
 }
 
 /// What the record keeps about the plugin that performed a step.
@@ -77,13 +88,32 @@ pub struct Provenance {
 }
 
 impl Plugin {
-    /// The component linked against the host's imports (done once, on first need; bytes whose
-    /// declaration was kept linked before, under the same engine and agency).
-    fn linked(&self, engine: &engine::Engine) -> Result<&wit::Pre> {
+    /// The component linked against the host's imports (done once, on first need). Deferred
+    /// code must still export what its kept declaration says; if not, the declaration is
+    /// forgotten and the call refused (the next load asks `info` again).
+    fn linked(&self, engine: &engine::Engine, cache_dir: &Path) -> Result<&wit::Pre> {
         if let Some(pre) = self.pre.get() {
             return Ok(pre);
         }
-        let pre = wit::prepare(&engine.engine, &self.component, &self.exported)?;
+        let pre = match &self.code {
+            Code::Ready(component) => wit::prepare(&engine.engine, component, &self.exported)?,
+            Code::Deferred(bytes) => {
+                let (component, _) = engine.load(bytes, &self.sha256, cache_dir)?;
+                let exported = wit::exported(&engine.engine, &component)?;
+                if exported != self.exported {
+                    kept::forget(cache_dir, &self.sha256);
+                    return Err(AgencyError::new(
+                        ErrorCode::PluginInvalid,
+                        format!(
+                            "plugin `{}`: its compiled code does not match the declaration kept for it",
+                            self.info.id
+                        ),
+                    )
+                    .with_hint("run the command again (the kept declaration was dropped and is asked for anew)"));
+                }
+                wit::prepare(&engine.engine, &component, &exported)?
+            }
+        };
         Ok(self.pre.get_or_init(|| pre))
     }
 
@@ -101,6 +131,14 @@ impl Plugin {
     pub fn is_builtin(&self) -> bool {
         self.origin == Origin::Builtin
     }
+}
+
+/// How a plugin's declaration is found.
+enum Found {
+    /// Kept for these bytes by an earlier load.
+    Kept(kept::Declaration, std::borrow::Cow<'static, [u8]>),
+    /// To be asked of the component.
+    Component(wasmtime::component::Component),
 }
 
 /// A plugin found under a name (pin, install) must report that name as its id.
@@ -165,7 +203,8 @@ impl PluginHost {
         Ok(self.engine.get_or_init(|| engine))
     }
 
-    /// Compile (or load from cache), check the API version and imports, call `info`, validate.
+    /// Find the declaration of these bytes (kept, or by compiling or loading them from the
+    /// cache, checking the API version and imports and calling `info`) and validate it.
     pub fn load(&self, source: Source) -> Result<Rc<Plugin>> {
         if let Some(plugin) = self.loaded.borrow().get(&source.sha256) {
             // The same bytes may be found again under another name: that name must still match.
@@ -175,46 +214,37 @@ impl PluginHost {
         if source.dev {
             return self.load_uncached(source);
         }
-        let engine = self.engine()?;
-        let (component, loaded) = engine.load(&source.bytes, &source.sha256, &self.cache_dir)?;
-        // The declaration of bytes that loaded (and linked) before, under this engine and this
-        // agency, is kept beside the compiled code: a cache hit then needs no instance at all
-        // until the first real call.
-        let kept = (loaded == Loaded::CacheHit).then(|| engine.kept_info(&self.cache_dir, &source.sha256)).flatten();
-        let fresh = kept.is_none();
-        let sha256 = source.sha256.clone();
-        let plugin = self.finish_load(source, component, loaded, kept)?;
-        if fresh {
-            engine.keep_info(&self.cache_dir, &sha256, &plugin.info);
+        if let Some(declaration) = kept::read(&self.cache_dir, &source.sha256) {
+            let mut source = source;
+            let bytes = std::mem::take(&mut source.bytes);
+            return self.finish_load(source, Loaded::CacheHit, Found::Kept(declaration, bytes));
         }
+        let (component, loaded) = self.engine()?.load(&source.bytes, &source.sha256, &self.cache_dir)?;
+        let sha256 = source.sha256.clone();
+        let plugin = self.finish_load(source, loaded, Found::Component(component))?;
+        let declaration = kept::Declaration { info: plugin.info.clone(), exported: plugin.exported.clone() };
+        kept::keep(&self.cache_dir, &sha256, &declaration);
         Ok(plugin)
     }
 
     /// Like [`PluginHost::load`] but compiled in memory, never touching the shared cache.
     pub fn load_uncached(&self, source: Source) -> Result<Rc<Plugin>> {
         let component = self.engine()?.load_uncached(&source.bytes)?;
-        self.finish_load(source, component, Loaded::Compiled, None)
+        self.finish_load(source, Loaded::Compiled, Found::Component(component))
     }
 
-    /// Check the exports, link, call `info` (unless its answer for these bytes is `kept`) and
-    /// validate the declaration.
-    fn finish_load(
-        &self,
-        source: Source,
-        component: wasmtime::component::Component,
-        loaded: Loaded,
-        kept: Option<PluginInfo>,
-    ) -> Result<Rc<Plugin>> {
-        let engine = self.engine()?;
-        let exported = wit::exported(&engine.engine, &component)?;
+    /// Validate the declaration: the kept one, or what a component answers to `info` once its
+    /// exports are read and it is linked.
+    fn finish_load(&self, source: Source, loaded: Loaded, found: Found) -> Result<Rc<Plugin>> {
         let pre = OnceCell::new();
         let label = source.expected_id.clone().unwrap_or_else(|| source.origin.describe());
-        let info = match kept {
-            Some(info) => info,
-            None => {
+        let (info, exported, code) = match found {
+            Found::Kept(kept, bytes) => (kept.info, kept.exported, Code::Deferred(bytes)),
+            Found::Component(component) => {
+                let exported = wit::exported(&self.engine()?.engine, &component)?;
                 let (info, linked) = self.ask_info(&label, &component, &exported)?;
                 let _ = pre.set(linked);
-                info
+                (info, exported, Code::Ready(component))
             }
         };
         manifest::validate(&info, exported.kind).map_err(|problem| {
@@ -228,8 +258,8 @@ impl PluginHost {
             origin: source.origin,
             api_version: exported.version.clone(),
             loaded,
-            component,
             exported,
+            code,
             pre,
         });
         self.loaded.borrow_mut().insert(source.sha256, plugin.clone());
@@ -331,7 +361,7 @@ impl PluginHost {
     /// The engine, and `plugin` linked on it (see [`Plugin::linked`]).
     fn linked<'p>(&self, plugin: &'p Plugin) -> Result<(&engine::Engine, &'p wit::Pre)> {
         let engine = self.engine()?;
-        Ok((engine, plugin.linked(engine)?))
+        Ok((engine, plugin.linked(engine, &self.cache_dir)?))
     }
 
     /// The directory for a plugin's `plugin-data` area.

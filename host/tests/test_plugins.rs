@@ -144,20 +144,47 @@ fn a_corrupt_cache_entry_is_recompiled() {
     let name = entries[0].file_name().unwrap().to_string_lossy().into_owned();
     assert!(name.starts_with(&sha) && name.ends_with(".cwasm"), "keyed by the wasm sha256: {name}");
     std::fs::write(&entries[0], b"garbage, not a compiled component").unwrap();
+    // A warm load reads the kept declaration and runs nothing; the first real call (the kit's
+    // plans) finds the entry wrong and recompiles it instead of running it.
     env.agency(&repo, &["plugin", "inspect", "shell"]).ok();
+    env.agency(&repo, &["plugin", "test", "shell"]).ok();
     assert!(std::fs::read(&entries[0]).unwrap().len() > 1000, "the entry was rewritten");
 
-    // The declaration is kept beside the entry, so a warm load calls nothing; a kept one is
-    // validated like a fresh answer, and one that is gone is asked for again.
-    let kept = entries[0].with_extension("info.json");
-    let info: serde_json::Value = serde_json::from_slice(&std::fs::read(&kept).unwrap()).unwrap();
+    // The declaration is kept apart from the compiled code, so a warm load opens neither; a
+    // kept one is validated like a fresh answer, and one that is gone is asked for again.
+    let kept_files = || -> Vec<std::path::PathBuf> {
+        let entries = std::fs::read_dir(private_cache.join("plugins")).unwrap().flatten().map(|e| e.path());
+        entries.filter(|p| p.to_string_lossy().ends_with(".decl.json")).collect()
+    };
+    let [kept] = kept_files().try_into().expect("one kept declaration");
+    assert!(kept.file_name().unwrap().to_string_lossy().starts_with(&sha), "keyed by the wasm sha256: {kept:?}");
+    let declaration: serde_json::Value = serde_json::from_slice(&std::fs::read(&kept).unwrap()).unwrap();
     for field in ["id", "version", "description"] {
-        assert_eq!(info[field], inspect["plugin"][field], "the kept declaration is the plugin's own: {info}");
+        assert_eq!(declaration["info"][field], inspect["plugin"][field], "the plugin's own declaration: {declaration}");
     }
-    let mut edited = info.clone();
-    edited["id"] = "Not A Valid Id".into();
+    assert_eq!(declaration["exported"]["version"], inspect["plugin"]["api_version"]);
+    let mut edited = declaration.clone();
+    edited["info"]["id"] = "Not A Valid Id".into();
     std::fs::write(&kept, edited.to_string()).unwrap();
     env.agency(&repo, &["plugin", "inspect", "shell"]).err("E_PLUGIN_INVALID");
+
+    // A declaration that names other exports than the code has is dropped at the first call.
+    let mut edited = declaration.clone();
+    edited["exported"]["version"] = "0.1.0".into();
+    std::fs::write(&kept, edited.to_string()).unwrap();
+    let refused = env.agency(&repo, &["plugin", "test", "shell"]);
+    refused.err("E_PLUGIN_FAILED");
+    assert!(
+        refused
+            .stdout
+            .contains("E_PLUGIN_INVALID: plugin `shell`: its compiled code does not match the declaration kept for it"),
+        "{}",
+        refused.stdout
+    );
+    assert!(!kept.exists(), "the wrong declaration is forgotten");
+    env.agency(&repo, &["plugin", "test", "shell"]).ok();
+    assert!(kept.is_file(), "kept again");
+
     std::fs::remove_file(&kept).unwrap();
     let again = env.agency(&repo, &["plugin", "inspect", "shell", "--json"]).json();
     assert_eq!(again["plugin"], inspect["plugin"]);

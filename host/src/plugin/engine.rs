@@ -1,6 +1,7 @@
 //! The wasmtime engine and the on-disk cache of compiled components. One engine per process
-//! with epoch interruption (a ticker thread advances the epoch every 10 ms from the first
-//! call on: loading a plugin, or answering from its kept declaration, needs none). Before anything
+//! runs every call, with epoch interruption (a ticker thread advances the epoch every 10 ms
+//! from the first call on); it has no compiler: a second engine, configured alike and set up
+//! only on a cache miss, compiles. Before anything
 //! is compiled, a component's shape is checked (how many linear memories its modules define,
 //! how large they start), so one that could never run within the limits is refused as invalid
 //! instead of failing later.
@@ -10,9 +11,8 @@
 //! and loaded with `deserialize_file`. Beside each entry a `.digest` file records the sha256 of
 //! the compiled bytes and the file's identity (size, inode, change time): an entry whose
 //! identity changed is hashed again, and one whose bytes no longer match is recompiled — a
-//! file swapped into the cache under a granted sha256 never runs. A `.info.json` file keeps the
-//! component's declaration once it has loaded, linked and answered `info` (validated again on
-//! every load), so a warm load needs no instance until the first real call.
+//! file swapped into the cache under a granted sha256 never runs. What a component declared is
+//! kept apart from its compiled code ([`super::kept`]), so a warm load opens neither.
 
 use std::hash::{Hash, Hasher};
 use std::os::unix::fs::MetadataExt;
@@ -22,14 +22,19 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 use wasmtime::component::Component;
 
-use super::api::PluginInfo;
 use super::sandbox::{MEMORY_COUNT_LIMIT, MEMORY_LIMIT};
 use crate::error::{AgencyError, ErrorCode, Result};
 
 pub const EPOCH_TICK: Duration = Duration::from_millis(10);
 
 pub struct Engine {
+    /// Runs components. It has no compiler: code comes compiled, from the cache or from
+    /// `compiler` (setting cranelift up costs a fresh process more than loading cached code).
     pub engine: wasmtime::Engine,
+    /// Compiles components, set up on the first cache miss. Same configuration as `engine`, so
+    /// what it writes is what `engine` loads (wasmtime checks the target and CPU features when
+    /// loading and refuses code built for another host; that entry is then compiled again).
+    compiler: std::sync::OnceLock<std::result::Result<wasmtime::Engine, String>>,
     /// Hex digest of the engine's compatibility hash and agency's version.
     compat: String,
     /// The ticker that interrupts calls past their deadline, started by the first call (or why
@@ -65,19 +70,35 @@ impl Digest {
     }
 }
 
+fn config(compiler: bool) -> wasmtime::Config {
+    let mut config = wasmtime::Config::new();
+    config.wasm_component_model(true);
+    config.epoch_interruption(true);
+    config.max_wasm_stack(1 << 20);
+    config.enable_compiler(compiler);
+    config
+}
+
+fn engine_error(e: impl std::fmt::Display) -> AgencyError {
+    AgencyError::internal(format!("cannot create the WebAssembly engine: {e}"))
+}
+
 impl Engine {
     pub fn new() -> Result<Engine> {
-        let mut config = wasmtime::Config::new();
-        config.wasm_component_model(true);
-        config.epoch_interruption(true);
-        config.max_wasm_stack(1 << 20);
-        let engine = wasmtime::Engine::new(&config)
-            .map_err(|e| AgencyError::internal(format!("cannot create the WebAssembly engine: {e}")))?;
+        let engine = wasmtime::Engine::new(&config(false)).map_err(engine_error)?;
+        // Without a compiler the hash covers the code's settings and wasmtime's version, not
+        // the CPU: code from another CPU is refused when loaded, and compiled again.
         let mut hasher = std::collections::hash_map::DefaultHasher::new();
         engine.precompile_compatibility_hash().hash(&mut hasher);
+        (std::env::consts::ARCH, std::env::consts::OS).hash(&mut hasher);
         env!("CARGO_PKG_VERSION").hash(&mut hasher);
         let compat = format!("{:016x}", hasher.finish());
-        Ok(Engine { engine, compat, ticker: std::sync::OnceLock::new() })
+        Ok(Engine { engine, compiler: std::sync::OnceLock::new(), compat, ticker: std::sync::OnceLock::new() })
+    }
+
+    fn compiler(&self) -> Result<&wasmtime::Engine> {
+        let compiler = self.compiler.get_or_init(|| wasmtime::Engine::new(&config(true)).map_err(|e| e.to_string()));
+        compiler.as_ref().map_err(engine_error)
     }
 
     /// A store for one call, with the epoch ticking (every call has a deadline: without the
@@ -105,18 +126,6 @@ impl Engine {
 
     fn cache_path(&self, cache_dir: &Path, sha256: &str) -> PathBuf {
         cache_dir.join("plugins").join(format!("{sha256}-{}.cwasm", self.compat))
-    }
-
-    /// The declaration (`info`) of the component with `sha256`, as kept when it last loaded
-    /// and linked under this engine and agency version; validated again by the caller.
-    pub fn kept_info(&self, cache_dir: &Path, sha256: &str) -> Option<PluginInfo> {
-        crate::store::read_json(&self.cache_path(cache_dir, sha256).with_extension("info.json"))
-    }
-
-    /// Keep `info` beside the compiled component (a cache: not kept only costs a call).
-    pub fn keep_info(&self, cache_dir: &Path, sha256: &str, info: &PluginInfo) {
-        let path = self.cache_path(cache_dir, sha256).with_extension("info.json");
-        let _ = crate::store::atomic::write_cache_json(&path, info);
     }
 
     /// The component for `bytes` (whose sha256 is given), from the cache or compiled into it.
@@ -147,21 +156,25 @@ impl Engine {
             }
         }
         // An unwritable cache only costs speed.
-        // SAFETY: `compiled` came from this engine's `precompile_component` just now.
-        let component = unsafe { Component::deserialize(&self.engine, &compiled) }
-            .map_err(|e| AgencyError::internal(format!("cannot load freshly compiled plugin: {e}")))?;
-        Ok((component, Loaded::Compiled))
+        Ok((self.load_compiled(&compiled)?, Loaded::Compiled))
     }
 
     /// Compile without touching the cache (`agency plugin dev`).
     pub fn load_uncached(&self, bytes: &[u8]) -> Result<Component> {
-        check_shape(bytes)?;
-        Component::new(&self.engine, bytes).map_err(|e| not_a_component(&e.to_string()))
+        self.load_compiled(&self.compile(bytes)?)
+    }
+
+    /// Code `compile` just returned, loaded from memory.
+    fn load_compiled(&self, compiled: &[u8]) -> Result<Component> {
+        // SAFETY: `compiled` came from `precompile_component` of an engine configured like
+        // this one, in this process.
+        unsafe { Component::deserialize(&self.engine, compiled) }
+            .map_err(|e| AgencyError::internal(format!("cannot load freshly compiled plugin: {e}")))
     }
 
     fn compile(&self, bytes: &[u8]) -> Result<Vec<u8>> {
         check_shape(bytes)?;
-        self.engine.precompile_component(bytes).map_err(|e| not_a_component(&format!("{e:#}")))
+        self.compiler()?.precompile_component(bytes).map_err(|e| not_a_component(&format!("{e:#}")))
     }
 }
 

@@ -39,7 +39,7 @@ pub enum Pre {
 }
 
 /// What a component's exports say: which world, which API version.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Exported {
     pub kind: api::PluginKind,
     pub version: String,
