@@ -57,7 +57,7 @@ pub fn main() -> ExitCode {
         }
         command => Cli { command, ..cli },
     };
-    let ctx = match CommandContext::new(&cli, output) {
+    let mut ctx = match CommandContext::new(&cli, output) {
         Ok(ctx) => ctx,
         Err(err) => {
             output.error(&err);
@@ -72,6 +72,7 @@ pub fn main() -> ExitCode {
     for line in ctx.env.ui.take_deferred() {
         output.status_raw(&line);
     }
+    ctx.env.leave_plugins_to_exit();
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => ExitCode::from(err.code.exit_status()),

@@ -95,6 +95,15 @@ impl Env {
         self.plugins.get_or_init(|| PluginHost::new(&self.dirs))
     }
 
+    /// Leave the plugin host to the process's exit: its engine, compiled code and linked
+    /// components hold only memory and mappings (no file is written on drop), which exit
+    /// returns at once, where wasmtime's destructors unmap and free them piece by piece.
+    pub fn leave_plugins_to_exit(&mut self) {
+        if let Some(host) = self.plugins.take() {
+            std::mem::forget(host);
+        }
+    }
+
     /// Take the per-repo lock, telling the user after a second of waiting who holds it.
     pub fn lock_repo(&self, repo_id: &str) -> Result<RepoGuard<'_>> {
         crate::store::dirs::ensure_dir(&self.store.repo_dir(repo_id))?;
