@@ -28,6 +28,17 @@ struct Bench {
     env: Vec<(String, String)>,
     /// The Go original's binary, to compare the listing with (`AGENCY_BENCH_GO`).
     go: Option<PathBuf>,
+    /// The private tmux server's socket name (`AGENCY_TMUX_SOCKET`).
+    socket: String,
+}
+
+/// The bench's private tmux server, killed when the bench ends, a failed assertion included.
+struct TmuxServer(String);
+
+impl Drop for TmuxServer {
+    fn drop(&mut self) {
+        let _ = Command::new("tmux").args(["-L", &self.0, "kill-server"]).stderr(Stdio::null()).status();
+    }
 }
 
 /// The measurements, in the order taken.
@@ -134,6 +145,7 @@ fn main() {
     let dir = tempfile::Builder::new().prefix("agency-bench-").tempdir().unwrap();
     let root = dir.path().canonicalize().unwrap();
     let socket = format!("agency-bench-{}", std::process::id());
+    let _server = TmuxServer(socket.clone());
     let mut env = vec![
         ("AGENCY_DATA_DIR".to_string(), root.join("data").display().to_string()),
         ("AGENCY_CONFIG_DIR".into(), root.join("config").display().to_string()),
@@ -152,7 +164,7 @@ fn main() {
     env.push(("HOME".into(), root.display().to_string()));
     std::fs::create_dir_all(root.join("go-tmux")).unwrap();
     let go = std::env::var_os("AGENCY_BENCH_GO").map(PathBuf::from);
-    let bench = Bench { quick, root: root.clone(), env, go };
+    let bench = Bench { quick, root: root.clone(), env, go, socket };
     let mut report = Report { quick, rows: Vec::new(), ratios: Vec::new() };
 
     let baseline =
@@ -162,7 +174,6 @@ fn main() {
     let (agency_run, bare) = run_versus_bare(&bench, &mut report);
     let (live_repo, first_call) = live_status(&bench, &mut report);
     let dashboard = dashboard_cpu(&bench, &live_repo);
-    let _ = Command::new("tmux").args(["-L", &socket, "kill-server"]).stderr(Stdio::null()).status();
 
     print_report(&report, baseline, agency_run, bare, peak);
     for (id, over) in plugin_over_floor {
@@ -308,7 +319,7 @@ fn run_versus_bare(bench: &Bench, report: &mut Report) -> (Duration, Duration) {
     bench.time(agency(), &["init"], &repo);
     bench.sh("git add -A && git commit -qm agency", &repo);
     bench.time(agency(), &["plugin", "inspect", "shell"], &repo);
-    let socket = bench.env.iter().find(|(k, _)| k == "AGENCY_TMUX_SOCKET").unwrap().1.clone();
+    let socket = bench.socket.as_str();
     let names = [
         format!("agency run --detached (shell runner, {files} files)"),
         format!("bare git worktree add + tmux new-session ({files} files)"),
@@ -394,8 +405,8 @@ fn first_classify_call(bench: &Bench, report: &mut Report, repo: &Path) -> f64 {
     let run_id = shown["run"]["run_id"].as_str().unwrap().to_string();
     let reading = PathBuf::from(shown["paths"]["run_dir"].as_str().unwrap()).join("screen_reading.json");
     let session = shown["meta"]["tmux_session_name"].as_str().unwrap().to_string();
-    let socket = bench.env.iter().find(|(k, _)| k == "AGENCY_TMUX_SOCKET").unwrap().1.clone();
-    let capture = ["-L", &socket, "capture-pane", "-p", "-t", &format!("={session}:")].map(String::from);
+    let socket = bench.socket.as_str();
+    let capture = ["-L", socket, "capture-pane", "-p", "-t", &format!("={session}:")].map(String::from);
     let mut captures = Vec::new();
     let (reread, kept) = report.sample_pair(
         ["agency show, live run, reading dropped (capture, classify)", "  agency show, the same run, reading kept"],
@@ -419,7 +430,7 @@ fn first_classify_call(bench: &Bench, report: &mut Report, repo: &Path) -> f64 {
 /// Run `agency ui` in a tmux pane over the live runs, let it settle, then measure the CPU it
 /// used (with its tmux calls) over a window of refreshes. Returns (ms per refresh, % of a core).
 fn dashboard_cpu(bench: &Bench, repo: &Path) -> (f64, f64) {
-    let socket = bench.env.iter().find(|(k, _)| k == "AGENCY_TMUX_SOCKET").unwrap().1.clone();
+    let socket = bench.socket.as_str();
     let vars: Vec<String> = bench.env.iter().map(|(k, v)| format!("{k}='{v}'")).collect();
     let command = format!(
         "exec env -i {} PATH='{}' TERM=xterm-256color {} ui",
@@ -428,7 +439,7 @@ fn dashboard_cpu(bench: &Bench, repo: &Path) -> (f64, f64) {
         agency()
     );
     let started = Command::new("tmux")
-        .args(["-L", &socket, "new-session", "-d", "-s", "bench-ui", "-x", "160", "-y", "48", "-c"])
+        .args(["-L", socket, "new-session", "-d", "-s", "bench-ui", "-x", "160", "-y", "48", "-c"])
         .arg(repo)
         .arg(&command)
         .status()
@@ -436,7 +447,7 @@ fn dashboard_cpu(bench: &Bench, repo: &Path) -> (f64, f64) {
     assert!(started.success());
     let pid = String::from_utf8_lossy(
         &Command::new("tmux")
-            .args(["-L", &socket, "display-message", "-p", "-t", "=bench-ui:", "#{pane_pid}"])
+            .args(["-L", socket, "display-message", "-p", "-t", "=bench-ui:", "#{pane_pid}"])
             .output()
             .unwrap()
             .stdout,
@@ -458,7 +469,7 @@ fn dashboard_cpu(bench: &Bench, repo: &Path) -> (f64, f64) {
     let before = cpu();
     std::thread::sleep(window);
     let used = cpu() - before;
-    let _ = Command::new("tmux").args(["-L", &socket, "kill-session", "-t", "=bench-ui"]).status();
+    let _ = Command::new("tmux").args(["-L", socket, "kill-session", "-t", "=bench-ui"]).status();
     let refreshes = window.as_secs_f64(); // one refresh a second
     (used * 1000.0 / refreshes, used * 100.0 / window.as_secs_f64())
 }
