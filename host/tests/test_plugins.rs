@@ -147,6 +147,7 @@ fn a_corrupt_cache_entry_is_recompiled() {
     // A warm load reads the kept declaration and runs nothing; the first real call (the kit's
     // plans) finds the entry wrong and recompiles it instead of running it.
     env.agency(&repo, &["plugin", "inspect", "shell"]).ok();
+    assert_eq!(std::fs::read(&entries[0]).unwrap(), b"garbage, not a compiled component", "a warm load opens no code");
     env.agency(&repo, &["plugin", "test", "shell"]).ok();
     assert!(std::fs::read(&entries[0]).unwrap().len() > 1000, "the entry was rewritten");
 
@@ -167,6 +168,15 @@ fn a_corrupt_cache_entry_is_recompiled() {
     edited["info"]["id"] = "Not A Valid Id".into();
     std::fs::write(&kept, edited.to_string()).unwrap();
     env.agency(&repo, &["plugin", "inspect", "shell"]).err("E_PLUGIN_INVALID");
+
+    // One naming an API this agency does not load is not believed: it is asked for again.
+    let mut edited = declaration.clone();
+    edited["exported"]["version"] = "9.0.0\u{1b}[2J".into();
+    std::fs::write(&kept, edited.to_string()).unwrap();
+    let asked = env.agency(&repo, &["plugin", "inspect", "shell", "--json"]).json();
+    assert_eq!(asked["plugin"]["api_version"], inspect["plugin"]["api_version"]);
+    let rewritten: serde_json::Value = serde_json::from_slice(&std::fs::read(&kept).unwrap()).unwrap();
+    assert_eq!(rewritten, declaration, "kept anew from the plugin's own answer");
 
     // A declaration that names other exports than the code has is dropped at the first call.
     let mut edited = declaration.clone();

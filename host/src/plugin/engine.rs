@@ -79,6 +79,13 @@ fn config(compiler: bool) -> wasmtime::Config {
     config
 }
 
+/// The hex digest that names cache entries made under `parts` (what they depend on).
+pub fn cache_key(parts: impl Hash) -> String {
+    let mut hasher = std::collections::hash_map::DefaultHasher::new();
+    parts.hash(&mut hasher);
+    format!("{:016x}", hasher.finish())
+}
+
 fn engine_error(e: impl std::fmt::Display) -> AgencyError {
     AgencyError::internal(format!("cannot create the WebAssembly engine: {e}"))
 }
@@ -88,11 +95,11 @@ impl Engine {
         let engine = wasmtime::Engine::new(&config(false)).map_err(engine_error)?;
         // Without a compiler the hash covers the code's settings and wasmtime's version, not
         // the CPU: code from another CPU is refused when loaded, and compiled again.
-        let mut hasher = std::collections::hash_map::DefaultHasher::new();
-        engine.precompile_compatibility_hash().hash(&mut hasher);
-        (std::env::consts::ARCH, std::env::consts::OS).hash(&mut hasher);
-        env!("CARGO_PKG_VERSION").hash(&mut hasher);
-        let compat = format!("{:016x}", hasher.finish());
+        let compat = cache_key((
+            engine.precompile_compatibility_hash(),
+            (std::env::consts::ARCH, std::env::consts::OS),
+            env!("CARGO_PKG_VERSION"),
+        ));
         Ok(Engine { engine, compiler: std::sync::OnceLock::new(), compat, ticker: std::sync::OnceLock::new() })
     }
 

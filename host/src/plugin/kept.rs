@@ -11,7 +11,6 @@
 //! hash. It is a cache: one that is missing or unreadable costs one `info` call, and one that
 //! was edited is validated again on every load like a fresh answer.
 
-use std::hash::{Hash, Hasher};
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
@@ -27,15 +26,15 @@ pub struct Declaration {
 }
 
 fn path(cache_dir: &Path, sha256: &str) -> PathBuf {
-    let mut hasher = std::collections::hash_map::DefaultHasher::new();
-    env!("CARGO_PKG_VERSION").hash(&mut hasher);
-    wit::SUPPORTED.hash(&mut hasher);
-    cache_dir.join("plugins").join(format!("{sha256}-{:016x}.decl.json", hasher.finish()))
+    let key = super::engine::cache_key((env!("CARGO_PKG_VERSION"), wit::SUPPORTED));
+    cache_dir.join("plugins").join(format!("{sha256}-{key}.decl.json"))
 }
 
-/// The declaration kept for the component with `sha256`, if any.
+/// The declaration kept for the component with `sha256`, if any. One naming an API this host
+/// does not load is not believed (the API version reaches `plugin inspect` and the records'
+/// provenance before any call checks it against the code).
 pub fn read(cache_dir: &Path, sha256: &str) -> Option<Declaration> {
-    crate::store::read_json(&path(cache_dir, sha256))
+    crate::store::read_json::<Declaration>(&path(cache_dir, sha256)).filter(|d| d.exported.is_supported())
 }
 
 /// Keep a validated declaration (a failure to write only costs an `info` call later).

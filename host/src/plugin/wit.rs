@@ -45,6 +45,20 @@ pub struct Exported {
     pub version: String,
 }
 
+impl Exported {
+    fn major_minor(&self) -> (Option<u64>, Option<u64>) {
+        let mut parts = self.version.split('.').map(|p| p.parse::<u64>().ok());
+        (parts.next().flatten(), parts.next().flatten())
+    }
+
+    /// A version this host loads, written as a component names it (`major.minor.patch`): what
+    /// a declaration kept on disk must say before it is believed.
+    pub fn is_supported(&self) -> bool {
+        let numeric = self.version.len() <= 32 && self.version.split('.').all(|p| p.parse::<u64>().is_ok());
+        numeric && matches!(self.major_minor(), (Some(major), Some(minor)) if SUPPORTED.contains(&(major, minor)))
+    }
+}
+
 /// Read the exported world and API version from the component's type.
 pub fn exported(engine: &Engine, component: &Component) -> Result<Exported> {
     let ty = component.component_type();
@@ -70,8 +84,7 @@ pub fn exported(engine: &Engine, component: &Component) -> Result<Exported> {
 
 /// Check the version and pre-instantiate against the host's imports.
 pub fn prepare(engine: &Engine, component: &Component, exported: &Exported) -> Result<Pre> {
-    let mut parts = exported.version.split('.').map(|p| p.parse::<u64>().ok());
-    let version = (parts.next().flatten(), parts.next().flatten());
+    let version = exported.major_minor();
     let unsupported = || {
         let supported: Vec<String> = SUPPORTED.iter().map(|(major, minor)| format!("{major}.{minor}.x")).collect();
         AgencyError::new(
